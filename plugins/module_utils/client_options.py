@@ -1,0 +1,169 @@
+# -*- coding: utf-8 -*-
+# Copyright: oauth2.client_credentials contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Turns the options of any front end into one validated ClientOptions.
+
+The lookup hands over what get_option() returned, the module its params; both arrive here as a
+plain mapping, so validation and defaults live in one place.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_auth import AUTH_METHODS
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
+
+# Form fields the client builds itself; extra_params may not override them.
+RESERVED_PARAMS = frozenset(
+    ("grant_type", "client_id", "client_secret", "client_assertion", "client_assertion_type", "scope", "resource", "audience")
+)
+
+# Argument spec of every front end that takes the connection options (the module, the role).
+# The descriptions live in the token_options doc fragment; ansible-test validate-modules keeps both in step.
+CLIENT_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
+    "token_url": {"type": "str"},
+    "issuer": {"type": "str"},
+    "client_id": {"type": "str"},
+    "client_secret": {"type": "str", "no_log": True},
+    "auth_method": {"type": "str", "choices": list(AUTH_METHODS), "default": "client_secret_basic"},
+    "scope": {"type": "list", "elements": "str"},
+    "resource": {"type": "list", "elements": "str"},
+    "audience": {"type": "str"},
+    "extra_params": {"type": "dict"},
+    "validate_certs": {"type": "bool", "default": True},
+    "ca_path": {"type": "path"},
+    "timeout": {"type": "float", "default": 10.0},
+    "credentials_file": {"type": "path"},
+}
+
+OPTION_NAMES = tuple(CLIENT_ARGUMENT_SPEC)
+
+
+@dataclass(frozen=True)
+class ClientOptions:
+    """Everything that decides which token is requested and how; immutable so it can key a cache."""
+
+    client_id: str
+    client_secret: str = field(repr=False)
+    token_url: Optional[str] = None
+    issuer: Optional[str] = None
+    auth_method: str = "client_secret_basic"
+    scope: Tuple[str, ...] = ()
+    resource: Tuple[str, ...] = ()
+    audience: Optional[str] = None
+    extra_params: Tuple[Tuple[str, str], ...] = ()
+    validate_certs: bool = True
+    ca_path: Optional[str] = None
+    timeout: float = 10.0
+
+    @classmethod
+    def from_mapping(cls, options: Mapping[str, Any]) -> "ClientOptions":
+        """Validate raw option values; unknown keys are ignored so front ends can pass their own."""
+        token_url = _optional_text(options, "token_url")
+        issuer = _optional_text(options, "issuer")
+        if not token_url and not issuer:
+            raise OAuth2Error(
+                "Neither token_url nor issuer is set: give the token endpoint URL as token_url, "
+                "or the provider's issuer URL as issuer to discover it."
+            )
+        auth_method = _optional_text(options, "auth_method") or "client_secret_basic"
+        if auth_method not in AUTH_METHODS:
+            raise OAuth2Error("auth_method %r is not supported: use one of %s." % (auth_method, ", ".join(AUTH_METHODS)))
+        ca_path = _optional_text(options, "ca_path")
+        if ca_path and not os.path.exists(ca_path):
+            raise OAuth2Error("ca_path %s does not exist: give the PEM file (or directory) of the CA that signed the provider's certificate." % ca_path)
+        return cls(
+            client_id=_required_text(options, "client_id", "the OAuth client's id"),
+            client_secret=_required_text(options, "client_secret", "the OAuth client's secret, kept in Ansible Vault"),
+            token_url=token_url,
+            issuer=issuer,
+            auth_method=auth_method,
+            scope=_words(options.get("scope"), "scope"),
+            resource=_strings(options.get("resource"), "resource"),
+            audience=_optional_text(options, "audience"),
+            extra_params=_extra_params(options.get("extra_params")),
+            validate_certs=_boolean(options.get("validate_certs", True)),
+            ca_path=ca_path,
+            timeout=_timeout(options.get("timeout")),
+        )
+
+
+def _optional_text(options: Mapping[str, Any], name: str) -> Optional[str]:
+    value = options.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise OAuth2Error("%s must be a string, not %s." % (name, type(value).__name__))
+    return value.strip() or None
+
+
+def _required_text(options: Mapping[str, Any], name: str, meaning: str) -> str:
+    value = _optional_text(options, name)
+    if not value:
+        raise OAuth2Error("%s is not set: give %s, directly or in credentials_file." % (name, meaning))
+    return value
+
+
+def _strings(value: Any, name: str) -> Tuple[str, ...]:
+    if value is None:
+        return ()
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)) or not all(isinstance(item, str) for item in items):
+        raise OAuth2Error("%s must be a string or a list of strings." % name)
+    return tuple(item.strip() for item in items if item.strip())
+
+
+def _words(value: Any, name: str) -> Tuple[str, ...]:
+    """Scopes may come as a list, a space-separated string, or both mixed; the wire form is space-joined."""
+    words: List[str] = []
+    for item in _strings(value, name):
+        for word in item.split():
+            if word not in words:
+                words.append(word)
+    return tuple(words)
+
+
+def _extra_params(value: Any) -> Tuple[Tuple[str, str], ...]:
+    if not value:
+        return ()
+    if not isinstance(value, Mapping):
+        raise OAuth2Error("extra_params must be a dictionary of form fields, not %s." % type(value).__name__)
+    pairs: List[Tuple[str, str]] = []
+    for key in sorted(value):
+        if key in RESERVED_PARAMS:
+            raise OAuth2Error(
+                "extra_params may not set %r: use the %s option instead." % (key, key)
+                if key in OPTION_NAMES
+                else "extra_params may not set %r: the client sets it itself." % key
+            )
+        items = value[key] if isinstance(value[key], (list, tuple)) else [value[key]]
+        for item in items:
+            if isinstance(item, bool):
+                item = "true" if item else "false"
+            if not isinstance(item, (str, int, float)):
+                raise OAuth2Error("extra_params[%r] must be a string, number, boolean or list of those." % key)
+            pairs.append((str(key), str(item)))
+    return tuple(pairs)
+
+
+def _boolean(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, bool):
+        return value
+    raise OAuth2Error("validate_certs must be true or false, not %r." % (value,))
+
+
+def _timeout(value: Any) -> float:
+    if value is None:
+        return 10.0
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = 0.0
+    if not seconds > 0:
+        raise OAuth2Error("timeout must be a positive number of seconds, not %r." % (value,))
+    return seconds

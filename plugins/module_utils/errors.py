@@ -1,0 +1,21 @@
+# -*- coding: utf-8 -*-
+# Copyright: oauth2.client_credentials contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one error type of the core; front ends turn it into AnsibleLookupError or fail_json."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+REDACTED = "********"
+
+
+class OAuth2Error(ValueError):
+    """A problem the user can act on, already phrased as one line that names the option or endpoint."""
+
+
+def redact(text: str, sensitive_values: Iterable[str]) -> str:
+    """Blank out secrets in a message, longest first so a secret's substrings cannot survive."""
+    for value in sorted((v for v in sensitive_values if v), key=len, reverse=True):
+        text = text.replace(value, REDACTED)
+    return text

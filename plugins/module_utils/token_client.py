@@ -1,0 +1,68 @@
+# -*- coding: utf-8 -*-
+# Copyright: oauth2.client_credentials contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The token client: the one place where a client-credentials token is requested (RFC 6749 section 4.4).
+
+Front ends build ClientOptions, call TokenClient(options).fetch_token(), and shape the token result
+dict for their users. Authentication, transport and response parsing are the pieces it composes.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_auth import ClientAuth, client_auth_for
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import ClientOptions
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.discovery import discover_token_endpoint
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error, redact
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_response import token_result
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.transport import Transport, require_secure_url
+
+# Import name and the distribution to install, for the "missing library" message of each front end.
+REQUIRED_LIBRARIES = (("requests", "requests"), ("jwt", "PyJWT"))
+
+
+def missing_libraries() -> List[str]:
+    """Distributions to install before a token can be fetched; checked without importing them."""
+    return [distribution for module, distribution in REQUIRED_LIBRARIES if importlib.util.find_spec(module) is None]
+
+
+class TokenClient:
+    """Obtains access tokens for one set of ClientOptions."""
+
+    def __init__(self, options: ClientOptions, transport: Optional[Transport] = None, clock: Callable[[], float] = time.time) -> None:
+        self.options = options
+        self._auth: ClientAuth = client_auth_for(options.auth_method, options.client_id, options.client_secret)
+        self._transport = transport or Transport(options.validate_certs, options.ca_path, options.timeout)
+        self._clock = clock
+
+    def token_endpoint(self) -> str:
+        if self.options.token_url:
+            return require_secure_url(self.options.token_url, "token_url")
+        return discover_token_endpoint(self._transport, self.options.issuer or "")
+
+    def fetch_token(self) -> Dict[str, Any]:
+        """Ask the provider for a new token; any failure surfaces as OAuth2Error with secrets blanked out."""
+        try:
+            endpoint = self.token_endpoint()
+            form, headers = self.token_request()
+            response = self._transport.post_form(endpoint, "Token endpoint", form, headers)
+            return token_result(response, self._clock())
+        except OAuth2Error as exc:
+            raise OAuth2Error(redact(str(exc), self._auth.sensitive_values())) from None
+
+    def token_request(self) -> Tuple[List[Tuple[str, str]], Dict[str, str]]:
+        """The form fields and headers of the token request, authentication included."""
+        options = self.options
+        form: List[Tuple[str, str]] = [("grant_type", "client_credentials")]
+        if options.scope:
+            form.append(("scope", " ".join(options.scope)))
+        form.extend(("resource", resource) for resource in options.resource)
+        if options.audience:
+            form.append(("audience", options.audience))
+        form.extend(options.extra_params)
+        headers: Dict[str, str] = {}
+        self._auth.authenticate(form, headers)
+        return form, headers

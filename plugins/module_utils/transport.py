@@ -1,0 +1,144 @@
+# -*- coding: utf-8 -*-
+# Copyright: oauth2.client_credentials contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""HTTPS to the provider: TLS settings, timeouts, and one readable line for every way a request can fail.
+
+requests is imported on first use, so a front end that answers from cache never pays for it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import ssl
+import warnings
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Tuple
+from urllib.parse import urlsplit
+
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
+
+# A token or discovery answer is a few kilobytes; anything far larger is not one.
+MAX_BODY_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    url: str
+    status: int
+    content_type: str
+    body: bytes
+
+
+def require_secure_url(url: str, name: str) -> str:
+    """Refuse plain http except on loopback, where a local test provider has no certificate to offer."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        host = None
+        parts = None
+    if parts is None or not host or parts.scheme not in ("https", "http"):
+        raise OAuth2Error("%s %r is not an absolute https:// URL." % (name, url))
+    if parts.scheme == "http" and not _is_loopback(host):
+        raise OAuth2Error(
+            "%s %s uses plain http, which would send the client secret and token unencrypted: "
+            "use https:// (plain http is accepted only for loopback hosts such as 127.0.0.1, ::1 and localhost)." % (name, url)
+        )
+    return url
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Transport:
+    """One HTTP session to the provider, shared by discovery and the token request."""
+
+    def __init__(self, validate_certs: bool = True, ca_path: Optional[str] = None, timeout: float = 10.0) -> None:
+        # verify is passed with every request: REQUESTS_CA_BUNDLE would override it on the session.
+        self._verify: Any = (ca_path or True) if validate_certs else False
+        self._timeout = timeout
+        self._session: Any = None
+
+    def get(self, url: str, what: str) -> HttpResponse:
+        return self._send("GET", url, what, headers={"Accept": "application/json"})
+
+    def post_form(self, url: str, what: str, form: List[Tuple[str, str]], headers: Dict[str, str]) -> HttpResponse:
+        return self._send("POST", url, what, data=form, headers=dict(headers, Accept="application/json"))
+
+    def _send(self, method: str, url: str, what: str, **kwargs: Any) -> HttpResponse:
+        import requests  # pylint: disable=import-outside-toplevel
+        from urllib3.exceptions import InsecureRequestWarning  # pylint: disable=import-outside-toplevel
+
+        if self._session is None:
+            self._session = requests.Session()
+        try:
+            with warnings.catch_warnings():
+                # validate_certs: false was asked for explicitly; urllib3's per-request warning adds nothing.
+                warnings.simplefilter("ignore", InsecureRequestWarning)
+                # Redirects are not followed: a token request re-sent elsewhere could carry the secret with it.
+                response = self._session.request(
+                    method, url, timeout=self._timeout, verify=self._verify, allow_redirects=False, stream=True, **kwargs
+                )
+                with response:
+                    body = response.raw.read(MAX_BODY_BYTES + 1, decode_content=True)
+        except requests.exceptions.SSLError as exc:
+            raise OAuth2Error(
+                "%s %s failed TLS verification (%s): set ca_path to the CA that issued the provider's certificate."
+                % (what, url, _tls_reason(exc))
+            ) from None
+        except requests.exceptions.Timeout:
+            raise OAuth2Error(
+                "%s %s did not answer within %g seconds: check that the provider is reachable, or raise timeout." % (what, url, self._timeout)
+            ) from None
+        except requests.exceptions.ConnectionError as exc:
+            raise OAuth2Error("%s %s is unreachable: %s." % (what, url, _connection_reason(exc))) from None
+        except requests.exceptions.RequestException as exc:
+            raise OAuth2Error("%s %s failed: %s." % (what, url, type(exc).__name__)) from None
+        if len(body) > MAX_BODY_BYTES:
+            raise OAuth2Error("%s %s answered with more than %d bytes, which is no OAuth response: check the URL." % (what, url, MAX_BODY_BYTES))
+        if 300 <= response.status_code < 400:
+            raise OAuth2Error(
+                "%s %s redirects (HTTP %d) to %s: redirects are not followed, so configure the final URL."
+                % (what, url, response.status_code, response.headers.get("Location", "an unnamed location"))
+            )
+        return HttpResponse(url=url, status=response.status_code, content_type=response.headers.get("Content-Type", ""), body=body)
+
+
+def _causes(exc: BaseException) -> List[BaseException]:
+    """The chain under a requests error: urllib3 hides the real cause in .reason and in args."""
+    seen: List[BaseException] = []
+    pending: List[Any] = [exc]
+    while pending:
+        current = pending.pop()
+        if not isinstance(current, BaseException) or current in seen:
+            continue
+        seen.append(current)
+        pending.extend((getattr(current, "reason", None), current.__cause__, current.__context__))
+        pending.extend(current.args)
+    return seen
+
+
+def _tls_reason(exc: BaseException) -> str:
+    for cause in _causes(exc):
+        if isinstance(cause, ssl.SSLCertVerificationError) and cause.verify_message:
+            return "certificate verify failed: %s" % cause.verify_message
+    for cause in _causes(exc):
+        if isinstance(cause, ssl.SSLError):
+            return cause.reason or "TLS handshake failed"
+    return "TLS handshake failed"
+
+
+def _connection_reason(exc: BaseException) -> str:
+    causes = _causes(exc)
+    if any(isinstance(cause, socket.gaierror) for cause in causes) or any("NameResolution" in type(c).__name__ for c in causes):
+        return "its host name could not be resolved; check the URL and DNS"
+    if any(isinstance(cause, ConnectionRefusedError) for cause in causes):
+        return "connection refused; check the host and port and that the provider is running"
+    return "the connection failed; check the URL, proxies and firewalls"

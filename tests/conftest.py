@@ -1,0 +1,22 @@
+"""Makes the repository importable as ansible_collections.oauth2.client_credentials for pytest."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+COLLECTIONS_ROOT = REPO / ".build" / "collections"
+
+
+def _link_collection() -> None:
+    link = COLLECTIONS_ROOT / "ansible_collections" / "oauth2" / "client_credentials"
+    if not link.exists():
+        link.parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(REPO, link)
+    if str(COLLECTIONS_ROOT) not in sys.path:
+        sys.path.insert(0, str(COLLECTIONS_ROOT))
+
+
+_link_collection()

@@ -1,0 +1,68 @@
+"""ClientOptions: validation and normalisation shared by every front end."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import ClientOptions
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
+
+BASE = {"token_url": "https://idp.example.com/token", "client_id": "cid", "client_secret": "s3cret-value"}
+
+
+def options(**overrides):
+    return ClientOptions.from_mapping(dict(BASE, **overrides))
+
+
+def test_defaults():
+    result = options()
+    assert (result.auth_method, result.validate_certs, result.timeout, result.scope) == ("client_secret_basic", True, 10.0, ())
+
+
+def test_scope_list_and_space_separated_strings_merge_without_duplicates():
+    assert options(scope=["read write", "admin", "read"]).scope == ("read", "write", "admin")
+    assert options(scope="read  write").scope == ("read", "write")
+
+
+def test_resource_string_or_list():
+    assert options(resource="https://api.example.com/").resource == ("https://api.example.com/",)
+    assert options(resource=["https://a/", "https://b/"]).resource == ("https://a/", "https://b/")
+
+
+def test_extra_params_are_sorted_strings_and_lists_repeat():
+    assert options(extra_params={"b": True, "a": [1, "x"]}).extra_params == (("a", "1"), ("a", "x"), ("b", "true"))
+
+
+@pytest.mark.parametrize("key", ["grant_type", "client_secret", "scope", "client_assertion"])
+def test_extra_params_cannot_override_what_the_client_owns(key):
+    with pytest.raises(OAuth2Error, match="extra_params may not set '%s'" % key):
+        options(extra_params={key: "x"})
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"token_url": None}, "Neither token_url nor issuer is set"),
+        ({"client_id": None}, "client_id is not set"),
+        ({"client_secret": "  "}, "client_secret is not set"),
+        ({"auth_method": "private_key_jwt"}, "auth_method 'private_key_jwt' is not supported"),
+        ({"timeout": 0}, "timeout must be a positive number"),
+        ({"timeout": "soon"}, "timeout must be a positive number"),
+        ({"validate_certs": "maybe"}, "validate_certs must be true or false"),
+        ({"ca_path": "/nonexistent/ca.pem"}, "ca_path /nonexistent/ca.pem does not exist"),
+        ({"scope": {"read": 1}}, "scope must be a string or a list of strings"),
+        ({"extra_params": ["a"]}, "extra_params must be a dictionary"),
+        ({"client_id": 42}, "client_id must be a string"),
+    ],
+)
+def test_bad_input_names_the_option(overrides, message):
+    with pytest.raises(OAuth2Error, match=message):
+        options(**overrides)
+
+
+def test_issuer_alone_is_enough():
+    assert options(token_url=None, issuer="https://idp.example.com").issuer == "https://idp.example.com"
+
+
+def test_secret_is_not_in_repr():
+    assert "s3cret-value" not in repr(options())

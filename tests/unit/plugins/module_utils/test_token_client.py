@@ -1,0 +1,150 @@
+"""TokenClient against a fake provider on loopback: the request on the wire and every answer it can get."""
+
+from __future__ import annotations
+
+import base64
+import time
+
+import jwt
+import pytest
+
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import ClientOptions
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_client import TokenClient
+
+SECRET = "Sup3r:Secret+Value%="
+NOW = 1_700_000_000
+
+
+def client(provider, clock=lambda: NOW, **overrides):
+    settings = {"token_url": provider.base_url + "/token", "client_id": "app", "client_secret": SECRET}
+    settings.update(overrides)
+    return TokenClient(ClientOptions.from_mapping(settings), clock=clock)
+
+
+def signed_token(**claims):
+    return jwt.encode(dict({"iss": "https://idp", "aud": "api", "jti": "j1", "iat": NOW, "exp": NOW + 600}, **claims), "k" * 32, algorithm="HS256")
+
+
+def test_request_on_the_wire(provider):
+    provider.answer("/token", json_body={"access_token": "opaque", "expires_in": 600, "token_type": "Bearer"})
+    client(provider, scope=["read", "write"], resource=["https://a/", "https://b/"], audience="api", extra_params={"org": "x"}).fetch_token()
+    seen = provider.requests[0]
+    assert seen.method == "POST" and seen.path == "/token"
+    assert seen.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    assert seen.headers["Authorization"] == "Basic " + base64.b64encode(b"app:Sup3r%3ASecret%2BValue%25%3D").decode()
+    assert seen.form == [
+        ("grant_type", "client_credentials"), ("scope", "read write"), ("resource", "https://a/"),
+        ("resource", "https://b/"), ("audience", "api"), ("org", "x"),
+    ]
+
+
+def test_client_secret_post_sends_no_authorization_header(provider):
+    provider.answer("/token", json_body={"access_token": "opaque", "token_type": "Bearer"})
+    client(provider, auth_method="client_secret_post").fetch_token()
+    seen = provider.requests[0]
+    assert "Authorization" not in seen.headers
+    assert seen.form == [("grant_type", "client_credentials"), ("client_id", "app"), ("client_secret", SECRET)]
+
+
+def test_jwt_token_result(provider):
+    token = signed_token()
+    provider.answer("/token", json_body={"access_token": token, "expires_in": 600, "token_type": "bearer", "scope": "read"})
+    result = client(provider).fetch_token()
+    assert result == {
+        "access_token": token, "token_type": "Bearer", "expires_in": 600, "expires_at": NOW + 600, "scope": "read",
+        "authorization": "Bearer " + token,
+        "claims": {"iss": "https://idp", "aud": "api", "jti": "j1", "iat": NOW, "exp": NOW + 600},
+    }
+
+
+def test_opaque_token_has_no_claims_and_no_scope(provider):
+    provider.answer("/token", json_body={"access_token": "abc.def", "expires_in": "300", "token_type": "Bearer"})
+    result = client(provider).fetch_token()
+    assert (result["claims"], result["scope"], result["expires_in"], result["expires_at"]) == ({}, None, 300, NOW + 300)
+
+
+def test_missing_expires_in_falls_back_to_the_exp_claim(provider):
+    provider.answer("/token", json_body={"access_token": signed_token(exp=NOW + 90), "token_type": "Bearer"})
+    result = client(provider).fetch_token()
+    assert (result["expires_in"], result["expires_at"]) == (90, NOW + 90)
+
+
+def test_unknown_lifetime_stays_null(provider):
+    provider.answer("/token", json_body={"access_token": "opaque", "token_type": "Bearer"})
+    result = client(provider).fetch_token()
+    assert (result["expires_in"], result["expires_at"]) == (None, None)
+
+
+def test_discovery_finds_the_token_endpoint(provider):
+    provider.answer("/oidc/2/.well-known/openid-configuration", json_body={"token_endpoint": provider.base_url + "/oidc/2/token"})
+    provider.answer("/oidc/2/token", json_body={"access_token": "opaque", "token_type": "Bearer"})
+    client(provider, token_url=None, issuer=provider.base_url + "/oidc/2/").fetch_token()
+    assert [(r.method, r.path) for r in provider.requests] == [("GET", "/oidc/2/.well-known/openid-configuration"), ("POST", "/oidc/2/token")]
+
+
+def test_token_url_wins_over_issuer_without_discovery(provider):
+    provider.answer("/token", json_body={"access_token": "opaque", "token_type": "Bearer"})
+    client(provider, issuer=provider.base_url + "/elsewhere").fetch_token()
+    assert [r.path for r in provider.requests] == ["/token"]
+
+
+@pytest.mark.parametrize(
+    "status, body, message",
+    [
+        (401, {"error": "invalid_client", "error_description": "client authentication failed"},
+         r"refused the request: HTTP 401 invalid_client \(client authentication failed\); check client_id and client_secret"),
+        (400, {"error": "unsupported_grant_type", "error_description": "unsupported grant_type requested (xxxx)"},
+         r"HTTP 400 unsupported_grant_type \(unsupported grant_type requested \(xxxx\)\); enable the client credentials grant"),
+        (400, {"error": "invalid_request", "error_description": "invalid authorization header value format"},
+         r"HTTP 400 invalid_request \(invalid authorization header value format\); check token_url"),
+        (200, {"error": "invalid_scope"}, r"HTTP 200 invalid_scope; request only scopes"),
+        (500, {"detail": "oops"}, r"HTTP 500 without an OAuth error code\."),
+        (400, {"error": "weird_thing", "error_description": "line one\nline two"}, r"HTTP 400 weird_thing \(line one line two\)\.$"),
+        (200, {"token_type": "Bearer"}, r"answered HTTP 200 without an access_token"),
+        (200, {"access_token": "x", "expires_in": "soon"}, r"expires_in 'soon', which is not a number of seconds"),
+        (200, {"access_token": "x", "token_type": 7}, r"token_type that is not a string"),
+    ],
+)
+def test_provider_refusals_become_one_line(provider, status, body, message):
+    provider.answer("/token", status=status, json_body=body)
+    with pytest.raises(OAuth2Error, match=message) as caught:
+        client(provider).fetch_token()
+    assert str(caught.value).startswith("Token endpoint %s/token " % provider.base_url)
+    assert "\n" not in str(caught.value)
+
+
+def test_non_json_body_is_described_not_shown(provider):
+    provider.answer("/token", status=502, body=b"<html>gateway says " + SECRET.encode() + b"</html>", content_type="text/html")
+    with pytest.raises(OAuth2Error, match=r"answered HTTP 502 with a body \(text/html, \d+ bytes\) instead of a JSON object") as caught:
+        client(provider).fetch_token()
+    assert "gateway" not in str(caught.value)
+
+
+def test_error_description_echoing_the_secret_is_redacted(provider):
+    provider.answer("/token", status=401, json_body={"error": "invalid_client", "error_description": "bad secret " + SECRET})
+    with pytest.raises(OAuth2Error) as caught:
+        client(provider).fetch_token()
+    assert SECRET not in str(caught.value) and "bad secret ********" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "discovery, message",
+    [
+        ({"status": 404, "json_body": {"error": "not_found"}}, r"OpenID discovery document .* answered HTTP 404: check issuer"),
+        ({"json_body": {"issuer": "x"}}, r"names no token_endpoint: set token_url"),
+        ({"json_body": {"token_endpoint": "http://idp.example.com/token"}}, r"token_endpoint published at .* uses plain http"),
+        ({"body": b"[]"}, r"answered HTTP 200 with a body \(application/json, 2 bytes\) instead of a JSON object"),
+    ],
+)
+def test_discovery_failures(provider, discovery, message):
+    provider.answer("/.well-known/openid-configuration", **discovery)
+    with pytest.raises(OAuth2Error, match=message):
+        client(provider, token_url=None, issuer=provider.base_url).fetch_token()
+
+
+def test_expires_at_uses_the_clock_at_answer_time(provider):
+    provider.answer("/token", json_body={"access_token": "opaque", "expires_in": 5})
+    before = int(time.time())
+    result = client(provider, clock=time.time).fetch_token()
+    assert before + 5 <= result["expires_at"] <= int(time.time()) + 5
