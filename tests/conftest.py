@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -15,8 +14,10 @@ def _link_collection() -> None:
     if not link.exists():
         link.parent.mkdir(parents=True, exist_ok=True)
         os.symlink(REPO, link)
-    if str(COLLECTIONS_ROOT) not in sys.path:
-        sys.path.insert(0, str(COLLECTIONS_ROOT))
+    # Ansible's collection finder must own the ansible_collections namespace before anything imports from it.
+    from ansible.plugins.loader import init_plugin_loader  # pylint: disable=import-outside-toplevel
+
+    init_plugin_loader([str(COLLECTIONS_ROOT)])
 
 
 _link_collection()

@@ -1,0 +1,192 @@
+# -*- coding: utf-8 -*-
+# Copyright: oauth2.client_credentials contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The options every front end shares, declared once."""
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    """DOCUMENTATION holds what each option means; PLUGINS adds the env/ini/vars sources that modules cannot have."""
+
+    DOCUMENTATION = r"""
+options:
+  token_url:
+    description:
+      - The provider's token endpoint, for example C(https://<subdomain>.onelogin.com/oidc/2/token).
+      - When set, no discovery request is made and O(issuer) is ignored.
+      - Must use C(https://); plain C(http://) is refused except for loopback hosts (C(127.0.0.1), C(::1), C(localhost)).
+      - One of O(token_url) or O(issuer) is required.
+    type: str
+  issuer:
+    description:
+      - The provider's issuer URL, for example C(https://<subdomain>.onelogin.com/oidc/2).
+      - The token endpoint is read from its OpenID Connect discovery document, C(<issuer>/.well-known/openid-configuration).
+      - Used only when O(token_url) is not set.
+    type: str
+  client_id:
+    description:
+      - The OAuth client (application) id.
+      - Required, directly or from O(credentials_file).
+    type: str
+  client_secret:
+    description:
+      - The OAuth client secret. Keep it in Ansible Vault.
+      - Required, directly or from O(credentials_file).
+      - Never shown in messages, warnings or task output.
+    type: str
+  auth_method:
+    description:
+      - How the client authenticates at the token endpoint (RFC 6749 section 2.3.1).
+      - V(client_secret_basic) sends an HTTP Basic C(Authorization) header built from the form-encoded id and secret,
+        so ids and secrets containing C(:), C(+), C(%), C(=) or spaces work.
+      - V(client_secret_post) sends C(client_id) and C(client_secret) in the request body.
+      - Use the method the client is registered with at the provider (OneLogin calls them "Basic" and "POST").
+    type: str
+    choices: [client_secret_basic, client_secret_post]
+    default: client_secret_basic
+  scope:
+    description:
+      - Scopes to request, sent space-separated. A list, or a string of space-separated scopes.
+      - When omitted, the provider grants the client's default scopes.
+    type: list
+    elements: str
+  resource:
+    description:
+      - Resource indicators (RFC 8707) naming the API the token is for, for example OneLogin's API Authorization identifier.
+      - Each item is sent as its own C(resource) field.
+    type: list
+    elements: str
+  audience:
+    description:
+      - The API audience, for providers that use an C(audience) field instead of O(resource), such as Auth0.
+    type: str
+  extra_params:
+    description:
+      - Further form fields for the token request, for provider-specific needs.
+      - May not set fields the client owns (C(grant_type), C(client_id), C(client_secret), C(scope), C(resource), C(audience));
+        use those options instead.
+    type: dict
+  validate_certs:
+    description:
+      - Whether to verify the provider's TLS certificate. Only turn this off for a throwaway test provider.
+    type: bool
+    default: true
+  ca_path:
+    description:
+      - A PEM file (or directory) of CA certificates to trust for the provider instead of the system store.
+      - Takes precedence over the E(REQUESTS_CA_BUNDLE) environment variable.
+    type: path
+  timeout:
+    description:
+      - Seconds to wait for the provider to connect and to answer each request.
+    type: float
+    default: 10
+  credentials_file:
+    description:
+      - A YAML or JSON file with C(client_id) and C(client_secret), and optionally any other option of this plugin,
+        for example C(token_url) or C(scope).
+      - The file may be encrypted with C(ansible-vault encrypt); it is decrypted on the controller with the play's vault secrets.
+      - Options set in any other way (directly, by variable, environment or C(ansible.cfg)) take precedence over the file.
+    type: path
+"""
+
+    PLUGINS = r"""
+options:
+  token_url:
+    env:
+      - name: ANSIBLE_OAUTH2_TOKEN_URL
+    ini:
+      - section: oauth2_client_credentials
+        key: token_url
+    vars:
+      - name: oauth2_token_url
+  issuer:
+    env:
+      - name: ANSIBLE_OAUTH2_ISSUER
+    ini:
+      - section: oauth2_client_credentials
+        key: issuer
+    vars:
+      - name: oauth2_issuer
+  client_id:
+    env:
+      - name: ANSIBLE_OAUTH2_CLIENT_ID
+    ini:
+      - section: oauth2_client_credentials
+        key: client_id
+    vars:
+      - name: oauth2_client_id
+  client_secret:
+    env:
+      - name: ANSIBLE_OAUTH2_CLIENT_SECRET
+    vars:
+      - name: oauth2_client_secret
+  auth_method:
+    env:
+      - name: ANSIBLE_OAUTH2_AUTH_METHOD
+    ini:
+      - section: oauth2_client_credentials
+        key: auth_method
+    vars:
+      - name: oauth2_auth_method
+  scope:
+    env:
+      - name: ANSIBLE_OAUTH2_SCOPE
+    ini:
+      - section: oauth2_client_credentials
+        key: scope
+    vars:
+      - name: oauth2_scope
+  resource:
+    env:
+      - name: ANSIBLE_OAUTH2_RESOURCE
+    ini:
+      - section: oauth2_client_credentials
+        key: resource
+    vars:
+      - name: oauth2_resource
+  audience:
+    env:
+      - name: ANSIBLE_OAUTH2_AUDIENCE
+    ini:
+      - section: oauth2_client_credentials
+        key: audience
+    vars:
+      - name: oauth2_audience
+  extra_params:
+    vars:
+      - name: oauth2_extra_params
+  validate_certs:
+    env:
+      - name: ANSIBLE_OAUTH2_VALIDATE_CERTS
+    ini:
+      - section: oauth2_client_credentials
+        key: validate_certs
+    vars:
+      - name: oauth2_validate_certs
+  ca_path:
+    env:
+      - name: ANSIBLE_OAUTH2_CA_PATH
+    ini:
+      - section: oauth2_client_credentials
+        key: ca_path
+    vars:
+      - name: oauth2_ca_path
+  timeout:
+    env:
+      - name: ANSIBLE_OAUTH2_TIMEOUT
+    ini:
+      - section: oauth2_client_credentials
+        key: timeout
+    vars:
+      - name: oauth2_timeout
+  credentials_file:
+    env:
+      - name: ANSIBLE_OAUTH2_CREDENTIALS_FILE
+    ini:
+      - section: oauth2_client_credentials
+        key: credentials_file
+    vars:
+      - name: oauth2_credentials_file
+"""

@@ -1,0 +1,143 @@
+# -*- coding: utf-8 -*-
+# Copyright: oauth2.client_credentials contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: token
+short_description: Obtain an OAuth 2.0 access token with the client credentials grant
+version_added: 0.1.0
+description:
+  - Requests an access token from an OAuth 2.0 / OpenID Connect provider (OneLogin, Okta, Auth0, Entra ID, Keycloak, ...)
+    with the client credentials grant (RFC 6749 section 4.4) and returns it for use in later tasks.
+  - Credentials usually come from Ansible Vault, either as vault-encrypted variables or as a vault-encrypted O(credentials_file).
+  - Every option can also be set by an C(oauth2_<option>) variable, and, except O(extra_params), by an
+    E(ANSIBLE_OAUTH2_<OPTION>) environment variable or the C([oauth2_client_credentials]) section of C(ansible.cfg)
+    (not O(client_secret)). Keyword arguments take precedence.
+  - The client secret is never shown in messages. The returned token is a secret too; set C(no_log) on tasks that print it.
+  - Takes no positional terms.
+author:
+  - oauth2.client_credentials maintainers
+requirements:
+  - requests
+  - PyJWT
+options:
+  output:
+    description:
+      - What to return.
+      - V(access_token) returns the bare token string.
+      - V(header) returns the C(Authorization) header value, for example C(Bearer eyJ...).
+      - V(full) returns the token result dictionary described under RV(_raw).
+    type: str
+    choices: [access_token, header, full]
+    default: access_token
+    env:
+      - name: ANSIBLE_OAUTH2_OUTPUT
+    ini:
+      - section: oauth2_client_credentials
+        key: output
+    vars:
+      - name: oauth2_output
+extends_documentation_fragment:
+  - oauth2.client_credentials.token_options
+  - oauth2.client_credentials.token_options.plugins
+notes:
+  - Decoded C(claims) are informational; the token's signature is not verified by this plugin.
+seealso:
+  - module: oauth2.client_credentials.token
+"""
+
+EXAMPLES = r"""
+- name: Call an API with a token from OneLogin (credentials from vault-encrypted variables)
+  ansible.builtin.uri:
+    url: https://api.example.com/v1/things
+    headers:
+      Authorization: "{{ lookup('oauth2.client_credentials.token', output='header',
+                          issuer='https://example.onelogin.com/oidc/2',
+                          client_id=vault_client_id, client_secret=vault_client_secret, scope=['read']) }}"
+
+- name: Auth0 wants an audience, and the token endpoint directly
+  ansible.builtin.set_fact:
+    api_token: "{{ lookup('oauth2.client_credentials.token',
+                    token_url='https://example.eu.auth0.com/oauth/token',
+                    audience='https://api.example.com/',
+                    auth_method='client_secret_post',
+                    client_id=vault_client_id, client_secret=vault_client_secret) }}"
+  no_log: true
+
+- name: Credentials in a vault-encrypted file (ansible-vault encrypt creds.yml), run with --vault-password-file
+  ansible.builtin.debug:
+    msg: "Token expires at {{ token.expires_at }} with scope {{ token.scope }}"
+  vars:
+    token: "{{ lookup('oauth2.client_credentials.token', credentials_file='creds.yml', output='full') }}"
+
+- name: Configured entirely by oauth2_* variables (group_vars) or ANSIBLE_OAUTH2_* environment variables in CI
+  ansible.builtin.uri:
+    url: https://api.example.com/v1/things
+    headers:
+      Authorization: "{{ lookup('oauth2.client_credentials.token', output='header') }}"
+"""
+
+RETURN = r"""
+_raw:
+  description:
+    - One element, by O(output) the access token string, the C(Authorization) header value, or this dictionary.
+  type: list
+  elements: raw
+  contains:
+    access_token:
+      description: The access token.
+      type: str
+    token_type:
+      description: The token type, normally C(Bearer).
+      type: str
+    expires_in:
+      description:
+        - Seconds the token was valid for when issued, from the response or else the token's C(exp) claim; null when unknown.
+      type: int
+    expires_at:
+      description: When the token expires, in Unix epoch seconds; null when unknown.
+      type: int
+    scope:
+      description: The scope the provider granted, space-separated, or null when the provider did not say.
+      type: str
+    authorization:
+      description: The ready C(Authorization) header value, for example C(Bearer eyJ...).
+      type: str
+    claims:
+      description:
+        - The token's JWT payload, decoded WITHOUT verifying its signature; informational only. Empty for opaque tokens.
+      type: dict
+"""
+
+from ansible.errors import AnsibleLookupError
+from ansible.plugins.lookup import LookupBase
+
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import ClientOptions
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_client import TokenClient, missing_libraries
+from ansible_collections.oauth2.client_credentials.plugins.plugin_utils.controller_options import resolve_options
+
+OUTPUT_FIELDS = {"access_token": "access_token", "header": "authorization"}
+
+
+class LookupModule(LookupBase):
+    def run(self, terms, variables=None, **kwargs):
+        if terms:
+            raise AnsibleLookupError("oauth2.client_credentials.token takes no positional terms: pass options as keyword arguments.")
+        missing = missing_libraries()
+        if missing:
+            raise AnsibleLookupError("oauth2.client_credentials.token needs the Python packages %s on the controller: pip install %s"
+                                     % (", ".join(missing), " ".join(missing)))
+        self.set_options(var_options=variables, direct=kwargs)
+        try:
+            options = resolve_options(
+                self, self._templar, self._loader,
+                lambda path: self.find_file_in_search_path(variables, "files", path, ignore_missing=True),
+            )
+            result = TokenClient(ClientOptions.from_mapping(options)).fetch_token()
+        except OAuth2Error as exc:
+            raise AnsibleLookupError(str(exc)) from None
+        output = self.get_option("output")
+        return [result if output == "full" else result[OUTPUT_FIELDS[output]]]

@@ -1,0 +1,70 @@
+# -*- coding: utf-8 -*-
+# Copyright: oauth2.client_credentials contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Controller-side option gathering for the lookup (and the module's action plugin).
+
+Internal use only. Reads a plugin's configured options, templates values that came from variables,
+and fills what is left unset from a (possibly vault-encrypted) credentials_file.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, Iterable, Optional, Set
+
+from ansible.errors import AnsibleError
+
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import OPTION_NAMES
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
+
+
+def resolve_options(
+    plugin: Any,
+    templar: Any,
+    loader: Any,
+    find_file: Callable[[str], Optional[str]],
+    names: Iterable[str] = OPTION_NAMES,
+) -> Dict[str, Any]:
+    """Options by precedence: direct, then variable / environment / ansible.cfg, then credentials_file, then default."""
+    names = tuple(names)
+    options: Dict[str, Any] = {}
+    defaulted: Set[str] = set()
+    for name in names:
+        value, origin = plugin.get_option_and_origin(name)
+        if isinstance(origin, str) and origin.startswith("var") and templar is not None:
+            value = templar.template(value)
+        if origin == "default":
+            defaulted.add(name)
+        options[name] = value
+    if options.get("credentials_file"):
+        for name, value in load_credentials_file(loader, find_file, options["credentials_file"], names).items():
+            if options[name] is None or name in defaulted:
+                options[name] = value
+    return options
+
+
+def load_credentials_file(loader: Any, find_file: Callable[[str], Optional[str]], path: str, known: Iterable[str]) -> Dict[str, Any]:
+    """The file's options, decrypted with the play's vault secrets; only option names are accepted."""
+    found = find_file(path)
+    if not found:
+        raise OAuth2Error("credentials_file %s was not found (relative paths are searched like files/ of the play or role)." % path)
+    try:
+        content = loader.load_from_file(found, unsafe=True)
+    except AnsibleError as exc:
+        raise OAuth2Error(_load_failure(found, exc)) from None
+    if not isinstance(content, dict):
+        raise OAuth2Error("credentials_file %s must hold a mapping with client_id and client_secret." % found)
+    allowed = set(known) - {"credentials_file"}
+    unknown = sorted(str(key) for key in content if key not in allowed)
+    if unknown:
+        raise OAuth2Error("credentials_file %s has unknown keys %s: allowed are %s." % (found, ", ".join(unknown), ", ".join(sorted(allowed))))
+    return dict(content)
+
+
+def _load_failure(path: str, exc: AnsibleError) -> str:
+    text = str(getattr(exc, "message", "") or exc)
+    if "vault" in text.lower() and ("secret" in text.lower() or "password" in text.lower()):
+        return (
+            "credentials_file %s is vault-encrypted but no matching vault password was given: "
+            "run with --vault-password-file, --vault-id or --ask-vault-pass." % path
+        )
+    return "credentials_file %s could not be read as YAML or JSON: %s" % (path, text.splitlines()[0] if text else type(exc).__name__)

@@ -1,0 +1,143 @@
+"""The lookup through Ansible's own plugin loader: where options come from, which wins, and output forms."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from ansible.errors import AnsibleError
+from ansible.parsing.dataloader import DataLoader
+from ansible.parsing.vault import VaultLib, VaultSecret
+from ansible.plugins.loader import lookup_loader
+from ansible.template import Templar, trust_as_template
+
+SECRET = "lookup-Secret:+%= value"
+VAULT_PASSWORD = b"unit-vault-password"
+
+
+@pytest.fixture
+def token_endpoint(provider):
+    provider.answer("/token", json_body={"access_token": "tok-123", "expires_in": 600, "token_type": "Bearer", "scope": "read"})
+    return provider
+
+
+def run_lookup(variables=None, vault_password=None, **kwargs):
+    loader = DataLoader()
+    if vault_password:
+        loader.set_vault_secrets([("default", VaultSecret(vault_password))])
+    templar = Templar(loader=loader, variables=variables or {})
+    lookup = lookup_loader.get("oauth2.client_credentials.token", loader=loader, templar=templar)
+    return lookup.run([], variables=variables or {}, **kwargs)[0]
+
+
+def sent(provider, field):
+    return [value for name, value in provider.requests[-1].form if name == field]
+
+
+def test_output_forms(token_endpoint):
+    base = {"token_url": token_endpoint.base_url + "/token", "client_id": "cid", "client_secret": SECRET}
+    assert run_lookup(**base) == "tok-123"
+    assert run_lookup(output="header", **base) == "Bearer tok-123"
+    full = run_lookup(output="full", **base)
+    assert (full["access_token"], full["authorization"], full["scope"], full["claims"]) == ("tok-123", "Bearer tok-123", "read", {})
+
+
+def test_environment_configures_everything(token_endpoint, monkeypatch):
+    monkeypatch.setenv("ANSIBLE_OAUTH2_TOKEN_URL", token_endpoint.base_url + "/token")
+    monkeypatch.setenv("ANSIBLE_OAUTH2_CLIENT_ID", "env-id")
+    monkeypatch.setenv("ANSIBLE_OAUTH2_CLIENT_SECRET", SECRET)
+    monkeypatch.setenv("ANSIBLE_OAUTH2_AUTH_METHOD", "client_secret_post")
+    monkeypatch.setenv("ANSIBLE_OAUTH2_SCOPE", "read,write")
+    assert run_lookup() == "tok-123"
+    assert (sent(token_endpoint, "client_id"), sent(token_endpoint, "scope")) == (["env-id"], ["read write"])
+
+
+def test_variables_beat_environment_and_keywords_beat_variables(token_endpoint, monkeypatch):
+    monkeypatch.setenv("ANSIBLE_OAUTH2_CLIENT_ID", "env-id")
+    variables = {
+        "oauth2_token_url": token_endpoint.base_url + "/token", "oauth2_client_id": "var-id",
+        "oauth2_client_secret": SECRET, "oauth2_auth_method": "client_secret_post",
+    }
+    run_lookup(variables)
+    assert sent(token_endpoint, "client_id") == ["var-id"]
+    run_lookup(variables, client_id="kw-id")
+    assert sent(token_endpoint, "client_id") == ["kw-id"]
+
+
+def test_variables_holding_templates_are_resolved(token_endpoint):
+    variables = {
+        "vault_client_secret": SECRET,
+        # Playbook and inventory variables are trusted templates; a bare str in a test is not.
+        "oauth2_client_secret": trust_as_template("{{ vault_client_secret }}"),
+        "oauth2_token_url": token_endpoint.base_url + "/token",
+    }
+    run_lookup(variables, client_id="cid", auth_method="client_secret_post")
+    assert sent(token_endpoint, "client_secret") == [SECRET]
+
+
+def write_credentials(path, content, vault_password=None):
+    text = json.dumps(content)
+    if vault_password:
+        text = VaultLib([("default", VaultSecret(vault_password))]).encrypt(text).decode()
+    path.write_text(text)
+    return str(path)
+
+
+def test_vault_encrypted_credentials_file(token_endpoint, tmp_path):
+    path = write_credentials(tmp_path / "creds.yml", {"client_id": "file-id", "client_secret": SECRET,
+                                                      "auth_method": "client_secret_post"}, VAULT_PASSWORD)
+    assert SECRET not in (tmp_path / "creds.yml").read_text()
+    run_lookup(vault_password=VAULT_PASSWORD, credentials_file=path, token_url=token_endpoint.base_url + "/token")
+    assert (sent(token_endpoint, "client_id"), sent(token_endpoint, "client_secret")) == (["file-id"], [SECRET])
+
+
+def test_values_given_directly_win_over_the_file(token_endpoint, tmp_path):
+    path = write_credentials(tmp_path / "creds.json", {"client_id": "file-id", "client_secret": SECRET,
+                                                       "token_url": "https://unused.example.com/token", "scope": "file-scope"})
+    run_lookup(credentials_file=path, token_url=token_endpoint.base_url + "/token", client_id="kw-id", auth_method="client_secret_post")
+    assert (sent(token_endpoint, "client_id"), sent(token_endpoint, "scope")) == (["kw-id"], ["file-scope"])
+
+
+def test_missing_vault_password_is_one_clear_error(tmp_path):
+    path = write_credentials(tmp_path / "creds.yml", {"client_id": "x", "client_secret": SECRET}, VAULT_PASSWORD)
+    with pytest.raises(AnsibleError, match=r"is vault-encrypted but no matching vault password was given: run with --vault-password-file"):
+        run_lookup(credentials_file=path, token_url="https://idp.example.com/token")
+
+
+def test_wrong_vault_password(tmp_path):
+    path = write_credentials(tmp_path / "creds.yml", {"client_id": "x", "client_secret": SECRET}, VAULT_PASSWORD)
+    with pytest.raises(AnsibleError, match=r"is vault-encrypted but no matching vault password was given"):
+        run_lookup(vault_password=b"wrong", credentials_file=path, token_url="https://idp.example.com/token")
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ('["a"]', r"must hold a mapping with client_id and client_secret"),
+        ('{"client_id": "x", "password": "y"}', r"has unknown keys password: allowed are audience, auth_method, ca_path, client_id, client_secret, extra_params"),
+        ("a: [unclosed", r"could not be read as YAML or JSON"),
+    ],
+)
+def test_bad_credentials_files(tmp_path, content, message):
+    path = tmp_path / "creds.yml"
+    path.write_text(content)
+    with pytest.raises(AnsibleError, match=message):
+        run_lookup(credentials_file=str(path), token_url="https://idp.example.com/token")
+
+
+def test_missing_credentials_file():
+    with pytest.raises(AnsibleError, match=r"credentials_file /nonexistent/creds.yml was not found"):
+        run_lookup(credentials_file="/nonexistent/creds.yml", token_url="https://idp.example.com/token")
+
+
+def test_positional_terms_are_refused():
+    lookup = lookup_loader.get("oauth2.client_credentials.token", loader=DataLoader(), templar=None)
+    with pytest.raises(AnsibleError, match="takes no positional terms"):
+        lookup.run(["oops"], variables={})
+
+
+def test_refusal_reaches_the_user_without_the_secret(provider):
+    provider.answer("/token", status=401, json_body={"error": "invalid_client", "error_description": "client authentication failed " + SECRET})
+    with pytest.raises(AnsibleError, match=r"HTTP 401 invalid_client") as caught:
+        run_lookup(token_url=provider.base_url + "/token", client_id="cid", client_secret=SECRET)
+    assert SECRET not in str(caught.value)
