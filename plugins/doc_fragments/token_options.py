@@ -87,8 +87,9 @@ options:
       - A YAML or JSON file with C(client_id) and C(client_secret), and optionally any other option of this plugin,
         for example C(token_url) or C(scope).
       - The file may be encrypted with C(ansible-vault encrypt); it is decrypted on the controller with the play's vault secrets.
+      - A relative path is searched like the C(files/) of the role or play, then relative to the playbook.
       - Options set in any other way (directly, by variable, environment or C(ansible.cfg)) take precedence over the file.
-    type: path
+    type: str
 """
 
     PLUGINS = r"""

@@ -111,13 +111,15 @@ _raw:
       type: dict
 """
 
+import os
+
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import ClientOptions
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_client import TokenClient, missing_libraries
-from ansible_collections.oauth2.client_credentials.plugins.plugin_utils.controller_options import resolve_options
+from ansible_collections.oauth2.client_credentials.plugins.plugin_utils.controller_options import option_variables, resolve_options
 
 OUTPUT_FIELDS = {"access_token": "access_token", "header": "authorization"}
 
@@ -130,11 +132,11 @@ class LookupModule(LookupBase):
         if missing:
             raise AnsibleLookupError("oauth2.client_credentials.token needs the Python packages %s on the controller: pip install %s"
                                      % (", ".join(missing), " ".join(missing)))
-        self.set_options(var_options=variables, direct=kwargs)
+        self.set_options(var_options=option_variables(variables, self._templar), direct=kwargs)
         try:
             options = resolve_options(
-                self, self._templar, self._loader,
-                lambda path: self.find_file_in_search_path(variables, "files", path, ignore_missing=True),
+                self, self._loader,
+                lambda path: self.find_file_in_search_path(variables, "files", os.path.expanduser(path), ignore_missing=True),
             )
             result = TokenClient(ClientOptions.from_mapping(options)).fetch_token()
         except OAuth2Error as exc:

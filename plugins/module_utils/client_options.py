@@ -36,7 +36,7 @@ CLIENT_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
     "validate_certs": {"type": "bool", "default": True},
     "ca_path": {"type": "path"},
     "timeout": {"type": "float", "default": 10.0},
-    "credentials_file": {"type": "path"},
+    "credentials_file": {"type": "str"},
 }
 
 OPTION_NAMES = tuple(CLIENT_ARGUMENT_SPEC)

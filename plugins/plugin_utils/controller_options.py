@@ -3,13 +3,13 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Controller-side option gathering for the lookup (and the module's action plugin).
 
-Internal use only. Reads a plugin's configured options, templates values that came from variables,
-and fills what is left unset from a (possibly vault-encrypted) credentials_file.
+Internal use only. Templates the oauth2_* variables the options may come from, reads the plugin's
+configured options, and fills what is left unset from a (possibly vault-encrypted) credentials_file.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Iterable, Optional, Set
+from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Set
 
 from ansible.errors import AnsibleError
 
@@ -17,9 +17,20 @@ from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_o
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
 
 
+VARIABLE_PREFIX = "oauth2_"
+
+
+def option_variables(variables: Optional[Mapping[str, Any]], templar: Any) -> Dict[str, Any]:
+    """The oauth2_* variables, templated before the option machinery type-checks them.
+
+    Variables usually point elsewhere (oauth2_client_secret: "{{ vault_client_secret }}"); a path option
+    would otherwise be made absolute while still a template. Other variables are left alone, unread.
+    """
+    return {name: templar.template(value) for name, value in (variables or {}).items() if name.startswith(VARIABLE_PREFIX)}
+
+
 def resolve_options(
     plugin: Any,
-    templar: Any,
     loader: Any,
     find_file: Callable[[str], Optional[str]],
     names: Iterable[str] = OPTION_NAMES,
@@ -30,8 +41,6 @@ def resolve_options(
     defaulted: Set[str] = set()
     for name in names:
         value, origin = plugin.get_option_and_origin(name)
-        if isinstance(origin, str) and origin.startswith("var") and templar is not None:
-            value = templar.template(value)
         if origin == "default":
             defaulted.add(name)
         options[name] = value
