@@ -1,0 +1,480 @@
+#!/usr/bin/env python3
+"""Run the local test identity provider (tests/provider/server.mjs).
+
+Integration tests, the demo and the benchmark need a real OAuth 2.0
+client-credentials token endpoint and a protected API that checks the
+JWTs it issues.  This module creates throw-away TLS material, starts the
+Node.js provider in its own process group, and guarantees that the group
+is gone afterwards, whatever happened in between.
+
+Library use::
+
+    with Provider(tmp_path) as idp:
+        idp.token_url, idp.api_url, idp.ca_path, idp.clients["basic"]
+
+Command line use::
+
+    python tests/harness.py run --workdir DIR -- CMD [ARGS...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import ipaddress
+import json
+import os
+import select
+import signal
+import ssl
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, NoReturn, Sequence
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+TESTS_DIR = Path(__file__).resolve().parent
+PROVIDER_DIR = TESTS_DIR / "provider"
+CLIENTS_FILE = PROVIDER_DIR / "clients.json"
+READY_TIMEOUT = 20.0
+STOP_GRACE = 5.0
+HTTP_TIMEOUT = 10.0
+
+
+class ProviderError(RuntimeError):
+    """The provider could not be started or did not answer as expected."""
+
+
+@dataclass(frozen=True)
+class TlsMaterial:
+    """PEM files for one provider run: a private CA and a server cert."""
+
+    ca_path: Path
+    cert_path: Path
+    key_path: Path
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write a key so it is never readable by others, even briefly."""
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+
+
+def make_tls_material(directory: Path) -> TlsMaterial:
+    """Create a fresh CA and a 127.0.0.1/localhost server certificate.
+
+    A private CA (rather than a self-signed leaf) lets clients verify TLS
+    the normal way, by pointing them at ``ca_path``.  Both are valid for
+    one day; keys are EC P-256 and only the server key is written.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    not_before = now - datetime.timedelta(minutes=5)
+    not_after = now + datetime.timedelta(days=1)
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name(
+        [x509.NameAttribute(NameOID.COMMON_NAME, "oauth2 test CA")]
+    )
+    ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())
+    ca_cert = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(
+            x509.BasicConstraints(ca=True, path_length=0), critical=True
+        )
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=False, content_commitment=False,
+                key_encipherment=False, data_encipherment=False,
+                key_agreement=False, key_cert_sign=True, crl_sign=True,
+                encipher_only=False, decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(ca_ski, critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(
+            x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+        )
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(
+            x509.SubjectAlternativeName([
+                x509.IPAddress(ipaddress.IPv4Address("127.0.0.1")),
+                x509.DNSName("localhost"),
+            ]),
+            critical=False,
+        )
+        .add_extension(
+            x509.BasicConstraints(ca=False, path_length=None), critical=True
+        )
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True, content_commitment=False,
+                key_encipherment=False, data_encipherment=False,
+                key_agreement=False, key_cert_sign=False, crl_sign=False,
+                encipher_only=False, decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]),
+            critical=False,
+        )
+        .add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
+            critical=False,
+        )
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(
+                ca_ski
+            ),
+            critical=False,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+
+    material = TlsMaterial(
+        ca_path=directory / "ca.pem",
+        cert_path=directory / "server.pem",
+        key_path=directory / "server-key.pem",
+    )
+    pem = serialization.Encoding.PEM
+    material.ca_path.write_bytes(ca_cert.public_bytes(pem))
+    material.cert_path.write_bytes(cert.public_bytes(pem))
+    _write_private(
+        material.key_path,
+        key.private_bytes(
+            pem,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
+    )
+    return material
+
+
+def check_node_modules() -> None:
+    """Fail fast with the fix, rather than with a Node import error."""
+    if not (PROVIDER_DIR / "node_modules").is_dir():
+        raise ProviderError(
+            f"{PROVIDER_DIR / 'node_modules'} is missing; "
+            "run: npm ci --prefix tests/provider"
+        )
+
+
+def load_clients() -> dict[str, dict[str, Any]]:
+    """Return the test clients keyed by role (the same file the IdP reads)."""
+    with CLIENTS_FILE.open(encoding="utf-8") as handle:
+        clients: dict[str, dict[str, Any]] = json.load(handle)
+    return clients
+
+
+class Provider:  # pylint: disable=too-many-instance-attributes
+    """The Node.js identity provider and protected API, as a context manager.
+
+    Entering starts the server and waits for its ready line; leaving stops
+    its whole process group (SIGTERM, then SIGKILL after a grace period),
+    also when the body raised.
+    """
+
+    def __init__(
+        self, workdir: Path, oidc_port: int = 0, api_port: int = 0
+    ) -> None:
+        """Remember where TLS material and the log go; 0 = any free port."""
+        self.workdir = Path(workdir)
+        self._ports = (oidc_port, api_port)
+        self.log_path = self.workdir / "provider.log"
+        self.clients_path = CLIENTS_FILE
+        self.clients: dict[str, dict[str, Any]] = load_clients()
+        self.tls: TlsMaterial | None = None
+        self.issuer = ""
+        self.token_url = ""
+        self.api_url = ""
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._opener: urllib.request.OpenerDirector | None = None
+
+    # -- lifecycle -------------------------------------------------------
+
+    def __enter__(self) -> Provider:
+        """Start the provider; the caller gets a ready-to-use instance."""
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Always stop the provider; never swallow the body's exception."""
+        self.stop()
+
+    def start(self) -> None:
+        """Create TLS material, spawn ``node server.mjs`` and wait for it."""
+        if self._proc is not None:
+            raise ProviderError("provider already started")
+        check_node_modules()
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.tls = make_tls_material(self.workdir)
+        env = dict(os.environ)
+        env.update({
+            "TLS_CERT": str(self.tls.cert_path),
+            "TLS_KEY": str(self.tls.key_path),
+            "OIDC_PORT": str(self._ports[0]),
+            "API_PORT": str(self._ports[1]),
+        })
+        with self.log_path.open("wb") as log:
+            # The child keeps its own copy of the log descriptor; the
+            # process outlives this block and is reaped by stop().
+            # pylint: disable-next=consider-using-with
+            self._proc = subprocess.Popen(
+                ["node", "server.mjs"],
+                cwd=PROVIDER_DIR,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                start_new_session=True,
+            )
+        try:
+            ready = self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        self.issuer = ready["issuer"]
+        self.token_url = ready["token_url"]
+        self.api_url = ready["api_url"]
+        context = ssl.create_default_context(cafile=str(self.tls.ca_path))
+        # No proxies: the provider is on loopback, whatever the environment.
+        self._opener = urllib.request.build_opener(
+            urllib.request.ProxyHandler({}),
+            urllib.request.HTTPSHandler(context=context),
+        )
+
+    def _wait_ready(self) -> dict[str, str]:
+        """Read the single JSON ready line, or fail with the provider log."""
+        assert self._proc is not None and self._proc.stdout is not None
+        stdout = self._proc.stdout
+        deadline = time.monotonic() + READY_TIMEOUT
+        buffer = b""
+        while b"\n" not in buffer:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self._fail(f"no ready line within {READY_TIMEOUT:.0f} s")
+            readable, _, _ = select.select([stdout], [], [], remaining)
+            if not readable:
+                continue
+            chunk = os.read(stdout.fileno(), 4096)
+            if not chunk:
+                self._proc.wait(timeout=STOP_GRACE)
+                self._fail(
+                    f"provider exited with status {self._proc.returncode}"
+                )
+            buffer += chunk
+        line = buffer.split(b"\n", 1)[0]
+        try:
+            ready: dict[str, str] = json.loads(line)
+            if not all(k in ready for k in ("issuer", "token_url", "api_url")):
+                raise ValueError("missing keys")
+        except ValueError:
+            self._fail(f"unexpected ready line: {line!r}")
+        return ready
+
+    def _fail(self, reason: str) -> NoReturn:
+        """Raise with the provider's stderr, which says what went wrong."""
+        try:
+            log = self.log_path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            log = ""
+        raise ProviderError(
+            f"test provider failed to start: {reason}\n"
+            f"--- {self.log_path} ---\n{log}"
+        )
+
+    def stop(self) -> None:
+        """Terminate the provider's process group; safe to call twice."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(timeout=STOP_GRACE)
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+    @property
+    def running(self) -> bool:
+        """Whether the provider process is still alive."""
+        return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        """Process id (and process group id) of the provider, if started."""
+        return None if self._proc is None else self._proc.pid
+
+    # -- convenience -----------------------------------------------------
+
+    @property
+    def ca_path(self) -> Path:
+        """CA bundle that clients must trust to reach the provider."""
+        if self.tls is None:
+            raise ProviderError("provider not started")
+        return self.tls.ca_path
+
+    @property
+    def stats_url(self) -> str:
+        """Test-only endpoint counting token requests."""
+        return f"{self.issuer}/_test/stats"
+
+    @property
+    def api_base(self) -> str:
+        """Origin of the protected API (its test endpoints live here)."""
+        return self.api_url.rsplit("/", 1)[0]
+
+    def _call(self, method: str, url: str) -> dict[str, Any]:
+        """Do one JSON request trusting only the run's private CA."""
+        if self._opener is None:
+            raise ProviderError("provider not started")
+        request = urllib.request.Request(url, method=method, data=None)
+        with self._opener.open(request, timeout=HTTP_TIMEOUT) as response:
+            body: dict[str, Any] = json.load(response)
+        return body
+
+    def token_requests(self) -> int:
+        """POSTs to the token endpoint since start or the last reset."""
+        return int(self._call("GET", self.stats_url)["token_requests"])
+
+    def api_stats(self) -> dict[str, int]:
+        """``{"calls": N, "rejected": M}`` for the protected API."""
+        stats = self._call("GET", f"{self.api_base}/_test/stats")
+        return {key: int(value) for key, value in stats.items()}
+
+    def reset(self) -> None:
+        """Zero the token-request and API counters between tests."""
+        self._call("POST", f"{self.issuer}/_test/reset")
+        self._call("POST", f"{self.api_base}/_test/reset")
+
+    def environment(self) -> dict[str, str]:
+        """Variables that tell a child process where the provider is."""
+        return {
+            "OAUTH2_TEST_ISSUER": self.issuer,
+            "OAUTH2_TEST_TOKEN_URL": self.token_url,
+            "OAUTH2_TEST_API_URL": self.api_url,
+            "OAUTH2_TEST_CA_PATH": str(self.ca_path),
+            "OAUTH2_TEST_CLIENTS": str(self.clients_path),
+            "OAUTH2_TEST_STATS_URL": self.stats_url,
+        }
+
+
+def _raise_on_sigterm(signum: int, _frame: object) -> NoReturn:
+    """Turn SIGTERM into an exception so ``finally`` blocks still run."""
+    raise SystemExit(128 + signum)
+
+
+def _no_proxy(env: dict[str, str]) -> None:
+    """Keep HTTP clients in the child from sending loopback via a proxy."""
+    for name in ("NO_PROXY", "no_proxy"):
+        current = [h for h in env.get(name, "").split(",") if h]
+        extra = [h for h in ("127.0.0.1", "localhost") if h not in current]
+        env[name] = ",".join(current + extra)
+
+
+def _stop_child(child: subprocess.Popen[bytes], forward: bool) -> None:
+    """Let an interrupted command finish, then make sure it is gone.
+
+    Ctrl-C from a terminal already reached the command (same process
+    group), so it first gets time to exit on its own; a SIGTERM sent to
+    the harness did not, so that one is forwarded straight away.
+    """
+    if forward and child.poll() is None:
+        child.terminate()
+    for escalate in (child.terminate, child.kill):
+        try:
+            child.wait(timeout=STOP_GRACE)
+            return
+        except subprocess.TimeoutExpired:
+            escalate()
+    child.wait()
+
+
+def run(workdir: Path, command: Sequence[str]) -> int:
+    """Run ``command`` against a fresh provider; return its exit status."""
+    signal.signal(signal.SIGTERM, _raise_on_sigterm)
+    with Provider(workdir) as provider:
+        env = dict(os.environ)
+        env.update(provider.environment())
+        _no_proxy(env)
+        with subprocess.Popen(list(command), env=env) as child:
+            try:
+                status = child.wait()
+            except BaseException as exc:
+                _stop_child(child, forward=isinstance(exc, SystemExit))
+                raise
+    return status if status >= 0 else 128 - status
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the command line and dispatch."""
+    parser = argparse.ArgumentParser(
+        description="Start the test identity provider around a command."
+    )
+    sub = parser.add_subparsers(dest="action", required=True)
+    run_parser = sub.add_parser(
+        "run", help="start the provider, run CMD with OAUTH2_TEST_* set, stop"
+    )
+    run_parser.add_argument("--workdir", type=Path, required=True)
+    run_parser.add_argument("command", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+
+    command = list(args.command)
+    if command and command[0] == "--":
+        command = command[1:]
+    if not command:
+        parser.error("run needs a command after --")
+    try:
+        return run(args.workdir, command)
+    except ProviderError as err:
+        print(f"harness: {err}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as err:
+        print(f"harness: {err}", file=sys.stderr)
+        return 127
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

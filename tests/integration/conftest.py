@@ -1,0 +1,131 @@
+"""Real parts only: the collection as ansible-galaxy builds and installs it, a real OpenID provider
+over HTTPS with a CA made for this run, and real ansible-playbook processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, Iterator, Optional, Sequence
+from urllib.parse import quote_plus
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests"))
+
+from harness import Provider  # noqa: E402  pylint: disable=wrong-import-position
+
+BIN = Path(sys.executable).parent
+JWT_PATTERN = re.compile(r"eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+")
+
+
+@pytest.fixture(scope="session")
+def provider(tmp_path_factory) -> Iterator[Provider]:
+    with Provider(tmp_path_factory.mktemp("provider")) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def collections_path(tmp_path_factory) -> Path:
+    """The collection built into a tarball and installed from it, as a user gets it."""
+    build = tmp_path_factory.mktemp("build")
+    subprocess.run([BIN / "ansible-galaxy", "collection", "build", str(REPO), "--output-path", str(build)],
+                   check=True, capture_output=True)
+    tarball = next(build.glob("oauth2-client_credentials-*.tar.gz"))
+    installed = tmp_path_factory.mktemp("collections")
+    subprocess.run([BIN / "ansible-galaxy", "collection", "install", str(tarball), "-p", str(installed)],
+                   check=True, capture_output=True)
+    return installed
+
+
+@dataclass
+class Run:
+    returncode: int
+    output: str
+    log: str
+
+    @property
+    def everything(self) -> str:
+        return self.output + self.log
+
+    def tokens(self) -> set:
+        """Every JWT that shows anywhere in the output or the log."""
+        return set(JWT_PATTERN.findall(self.everything))
+
+
+class Ansible:
+    """Runs playbooks the way a user does, in a directory of their own, with a vault password file."""
+
+    def __init__(self, directory: Path, collections: Path, provider: Provider) -> None:
+        self.directory = directory
+        self.provider = provider
+        self.vault_password = "vault-" + secrets.token_urlsafe(16)
+        self.vault_password_file = directory / "vault-pass.txt"
+        self.vault_password_file.write_text(self.vault_password + "\n")
+        self.log_path = directory / "ansible.log"
+        self.env = {key: value for key, value in os.environ.items() if not key.startswith("ANSIBLE_")}
+        self.env.update(
+            ANSIBLE_COLLECTIONS_PATH=str(collections),
+            ANSIBLE_LOG_PATH=str(self.log_path),
+            ANSIBLE_HOME=str(directory / ".ansible"),
+            ANSIBLE_NOCOLOR="1",
+            ANSIBLE_LOCALHOST_WARNING="false",
+            ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
+            ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+        )
+        (directory / "provider.json").write_text(json.dumps({
+            "issuer": provider.issuer, "token_url": provider.token_url, "api_url": provider.api_url,
+            "ca_path": str(provider.ca_path), **{name + "_client_id": c["client_id"] for name, c in provider.clients.items()},
+        }))
+
+    def secret(self, client: str) -> str:
+        return self.provider.clients[client]["client_secret"]
+
+    def write(self, name: str, text: str) -> Path:
+        path = self.directory / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        return path
+
+    def vault(self, *args: str) -> str:
+        result = subprocess.run([str(BIN / "ansible-vault"), *args, "--vault-password-file", str(self.vault_password_file)],
+                                cwd=self.directory, env=self.env, check=True, capture_output=True, text=True)
+        return result.stdout
+
+    def encrypt_string(self, value: str, name: str) -> str:
+        return self.vault("encrypt_string", value, "--name", name)
+
+    def playbook(self, text: str, *args: str, env: Optional[Dict[str, str]] = None, vault: bool = True) -> Run:
+        path = self.write("playbook.yml", text)
+        if self.log_path.exists():
+            self.log_path.unlink()
+        command = [str(BIN / "ansible-playbook"), str(path), "-e", "@provider.json", *args]
+        if vault:
+            command += ["--vault-password-file", str(self.vault_password_file)]
+        result = subprocess.run(command, cwd=self.directory, env=dict(self.env, **(env or {})),
+                                capture_output=True, text=True, timeout=300, check=False)
+        log = self.log_path.read_text() if self.log_path.exists() else ""
+        return Run(result.returncode, result.stdout + result.stderr, log)
+
+    def command(self, argv: Sequence[str]) -> subprocess.CompletedProcess:
+        return subprocess.run([str(BIN / argv[0]), *argv[1:]], cwd=self.directory, env=self.env,
+                              capture_output=True, text=True, check=False)
+
+
+@pytest.fixture
+def ansible(tmp_path, collections_path, provider) -> Ansible:
+    provider.reset()
+    return Ansible(tmp_path, collections_path, provider)
+
+
+def assert_no_secrets(run: Run, ansible: Ansible, *extra: str) -> None:
+    """No client secret of any test client, no vault password, and nothing extra shows anywhere."""
+    client_secrets = [c["client_secret"] for c in ansible.provider.clients.values()]
+    for value in [ansible.vault_password, *extra, *client_secrets, *(quote_plus(s) for s in client_secrets)]:
+        assert value not in run.everything, "a secret leaked into the output or the log"
