@@ -102,10 +102,13 @@ class Ansible:
         return self.vault("encrypt_string", value, "--name", name)
 
     def playbook(self, text: str, *args: str, env: Optional[Dict[str, str]] = None, vault: bool = True) -> Run:
-        path = self.write("playbook.yml", text)
+        return self.playbook_fqcn(str(self.write("playbook.yml", text)), *args, env=env, vault=vault)
+
+    def playbook_fqcn(self, playbook: str, *args: str, env: Optional[Dict[str, str]] = None, vault: bool = True) -> Run:
+        """Run a playbook file, or one of the collection's by its FQCN."""
         if self.log_path.exists():
             self.log_path.unlink()
-        command = [str(BIN / "ansible-playbook"), str(path), "-e", "@provider.json", *args]
+        command = [str(BIN / "ansible-playbook"), playbook, "-e", "@provider.json", *args]
         if vault:
             command += ["--vault-password-file", str(self.vault_password_file)]
         result = subprocess.run(command, cwd=self.directory, env=dict(self.env, **(env or {})),

@@ -1,0 +1,168 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: oauth2.client_credentials contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: token
+short_description: Obtain an OAuth 2.0 access token with the client credentials grant and set it as a fact
+version_added: 0.1.0
+description:
+  - Requests an access token from an OAuth 2.0 / OpenID Connect provider (OneLogin, Okta, Auth0, Entra ID, Keycloak, ...)
+    with the client credentials grant (RFC 6749 section 4.4).
+  - Returns it as the fact named by O(fact_name) and as RV(token), so later tasks, on this host or on every host
+    with C(run_once), can call protected APIs.
+  - Runs with an action plugin on the controller that decrypts a vault-encrypted O(credentials_file) (the file never has
+    to exist on the target), reads the same C(oauth2_<option>) variables and E(ANSIBLE_OAUTH2_<OPTION>) environment
+    variables as the P(oauth2.client_credentials.token#lookup) lookup, and censors the task result in the output,
+    because it carries the token.
+  - Changes nothing anywhere, so it also obtains the token in check mode and always reports C(changed=false).
+author:
+  - oauth2.client_credentials maintainers
+requirements:
+  - requests (where the module runs)
+  - PyJWT (where the module runs)
+options:
+  fact_name:
+    description:
+      - Name of the fact that receives the token result.
+      - Facts returned by a module are written to a configured fact cache; to keep the token out of it, set an empty
+        string (only RV(token) is returned) and share it with M(ansible.builtin.set_fact), as the
+        C(oauth2.client_credentials.api_token) role does.
+    type: str
+    default: oauth2_token
+extends_documentation_fragment:
+  - oauth2.client_credentials.token_options
+attributes:
+  check_mode:
+    support: full
+    details: Obtains a token in check mode too, so later tasks of a check run work.
+  diff_mode:
+    support: none
+  action_group:
+    support: full
+    membership: [oauth2.client_credentials.oauth2]
+notes:
+  - Decoded RV(token.claims) are informational; the token's signature is not verified.
+  - Options may also come from C(oauth2_<option>) variables and E(ANSIBLE_OAUTH2_<OPTION>) environment variables
+    (except O(extra_params), variables only); task arguments take precedence, then those, then O(credentials_file).
+seealso:
+  - plugin: oauth2.client_credentials.token
+    plugin_type: lookup
+"""
+
+EXAMPLES = r"""
+- name: Obtain a token and keep it as the oauth2_token fact
+  oauth2.client_credentials.token:
+    issuer: https://example.onelogin.com/oidc/2
+    client_id: "{{ vault_client_id }}"
+    client_secret: "{{ vault_client_secret }}"
+    scope: [read]
+
+- name: Use it
+  ansible.builtin.uri:
+    url: https://api.example.com/v1/things
+    headers:
+      Authorization: "{{ oauth2_token.authorization }}"
+
+- name: One token request for the whole play, made on the controller, as a fact on every host
+  oauth2.client_credentials.token:
+    credentials_file: creds.vault.yml   # ansible-vault encrypt creds.vault.yml; found like files/ of the play
+    token_url: https://example.eu.auth0.com/oauth/token
+    audience: https://api.example.com/
+    auth_method: client_secret_post
+  run_once: true
+  delegate_to: localhost
+
+- name: Register the result instead of a named fact
+  oauth2.client_credentials.token:
+    issuer: https://idp.example.com
+    client_id: "{{ vault_client_id }}"
+    client_secret: "{{ vault_client_secret }}"
+    fact_name: ""
+  register: api
+- ansible.builtin.debug:
+    msg: "Token valid until {{ api.token.expires_at }}"
+
+- name: Set common options once for every task of the group
+  module_defaults:
+    group/oauth2.client_credentials.oauth2:
+      issuer: https://idp.example.com
+      credentials_file: creds.vault.yml
+  block:
+    - name: A token for reading
+      oauth2.client_credentials.token:
+        scope: [read]
+        fact_name: read_token
+    - name: A token for writing
+      oauth2.client_credentials.token:
+        scope: [write]
+        fact_name: write_token
+"""
+
+RETURN = r"""
+token:
+  description:
+    - The token result, the same dictionary the P(oauth2.client_credentials.token#lookup) lookup returns with C(output=full).
+  returned: success
+  type: dict
+  contains:
+    access_token:
+      description: The access token.
+      type: str
+      returned: success
+    token_type:
+      description: The token type, normally C(Bearer).
+      type: str
+      returned: success
+    expires_in:
+      description: Seconds the token was valid for when issued, from the response or else the token's C(exp) claim; null when unknown.
+      type: int
+      returned: success
+    expires_at:
+      description: When the token expires, in Unix epoch seconds; null when unknown.
+      type: int
+      returned: success
+    scope:
+      description: The scope the provider granted, space-separated, or null when the provider did not say.
+      type: str
+      returned: success
+    authorization:
+      description: The ready C(Authorization) header value, for example C(Bearer eyJ...).
+      type: str
+      returned: success
+    claims:
+      description: The token's JWT payload, decoded WITHOUT verifying its signature; informational only. Empty for opaque tokens.
+      type: dict
+      returned: success
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import CLIENT_ARGUMENT_SPEC, ClientOptions
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_client import TokenClient, missing_libraries
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=dict(CLIENT_ARGUMENT_SPEC, fact_name={"type": "str", "default": "oauth2_token"}),
+        supports_check_mode=True,
+    )
+    missing = missing_libraries()
+    if missing:
+        module.fail_json(msg=missing_required_lib(" and ".join(missing)))
+    if module.params["credentials_file"]:
+        module.fail_json(msg="credentials_file is read by the action plugin on the controller; run this module as a task, not directly.")
+    try:
+        token = TokenClient(ClientOptions.from_mapping(module.params)).fetch_token()
+    except OAuth2Error as exc:
+        module.fail_json(msg=str(exc))
+    fact_name = module.params["fact_name"]
+    module.exit_json(changed=False, token=token, ansible_facts={fact_name: token} if fact_name else {})
+
+
+if __name__ == "__main__":
+    main()

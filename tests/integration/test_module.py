@@ -1,0 +1,190 @@
+"""The token module, the api_token role and the playbooks, in real playbooks against the real provider."""
+
+from __future__ import annotations
+
+import re
+
+from conftest import assert_no_secrets
+
+INVENTORY = "[app]\n" + "\n".join("host%d ansible_connection=local" % n for n in range(1, 5)) + "\n"
+
+
+def vault_secrets(ansible, client="basic"):
+    """group_vars-style file: oauth2_* variables, the secret inline-vaulted as users keep it."""
+    entry = ansible.provider.clients[client]
+    ansible.write("vault_creds.yml", "oauth2_client_id: %s\n%s" % (
+        entry["client_id"], ansible.encrypt_string(entry["client_secret"], "oauth2_client_secret")))
+
+
+def test_module_facts_on_several_hosts_with_one_request(ansible):
+    ansible.write("inventory.ini", INVENTORY)
+    vault_secrets(ansible)
+    run = ansible.playbook("""
+- hosts: app
+  gather_facts: false
+  vars_files: [vault_creds.yml]
+  tasks:
+    - name: One token for all hosts
+      oauth2.client_credentials.token:
+        issuer: "{{ issuer }}"
+        ca_path: "{{ ca_path }}"
+        scope: [read]
+      run_once: true
+      delegate_to: localhost
+    - name: Every host calls the API with it
+      ansible.builtin.uri:
+        url: "{{ api_url }}"
+        ca_path: "{{ ca_path }}"
+        headers:
+          Authorization: "{{ oauth2_token.authorization }}"
+      register: answer
+      no_log: true
+    - ansible.builtin.debug:
+        msg: "{{ inventory_hostname }} got {{ answer.status }} as {{ answer.json.client_id }} scope {{ oauth2_token.scope }}"
+""", "-i", "inventory.ini")
+    assert run.returncode == 0, run.output
+    for host in ("host1", "host2", "host3", "host4"):
+        assert "%s got 200 as cc-basic-client scope read" % host in run.output
+    assert ansible.provider.token_requests() == 1
+    assert ansible.provider.api_stats() == {"calls": 4, "rejected": 0}
+    assert run.tokens() == set()
+    assert_no_secrets(run, ansible)
+
+
+def test_register_check_mode_and_module_defaults_group(ansible):
+    entry = ansible.provider.clients["post"]
+    creds = ansible.write("files/creds.vault.yml", "client_id: %s\nclient_secret: %s\n" % (entry["client_id"], entry["client_secret"]))
+    ansible.vault("encrypt", str(creds))
+    run = ansible.playbook("""
+- hosts: localhost
+  gather_facts: false
+  module_defaults:
+    group/oauth2.client_credentials.oauth2:
+      token_url: "{{ token_url }}"
+      ca_path: "{{ ca_path }}"
+      credentials_file: creds.vault.yml
+      auth_method: client_secret_post
+  tasks:
+    - oauth2.client_credentials.token:
+        scope: read write
+        fact_name: ""
+      register: registered
+    - ansible.builtin.assert:
+        that:
+          - registered is not changed
+          - registered.token.scope == 'read write'
+          - registered.token.authorization == 'Bearer ' ~ registered.token.access_token
+          - registered.token.claims.client_id == post_client_id
+          - registered.token.expires_at == registered.token.claims.exp
+          - registered.ansible_facts is not defined or registered.ansible_facts == {}
+          - oauth2_token is not defined
+        quiet: true
+""", "--check", "--diff")
+    assert run.returncode == 0, run.output
+    assert ansible.provider.token_requests() == 1
+    assert_no_secrets(run, ansible)
+
+
+def test_role_sets_a_non_persistent_fact_on_every_host(ansible):
+    ansible.write("inventory.ini", INVENTORY)
+    vault_secrets(ansible)
+    cache = ansible.directory / "fact-cache"
+    run = ansible.playbook("""
+- hosts: app
+  gather_facts: false
+  vars_files: [vault_creds.yml]
+  vars:
+    oauth2_issuer: "{{ issuer }}"
+    oauth2_ca_path: "{{ ca_path }}"
+    oauth2_fact_name: api_token
+  roles:
+    - oauth2.client_credentials.api_token
+  tasks:
+    - ansible.builtin.assert:
+        that:
+          - api_token.claims.client_id == basic_client_id
+          - api_token.expires_in == 600
+        quiet: true
+""", "-i", "inventory.ini", env={"ANSIBLE_CACHE_PLUGIN": "ansible.builtin.jsonfile", "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(cache)})
+    assert run.returncode == 0, run.output
+    assert ansible.provider.token_requests() == 1
+    assert run.tokens() == set()
+    cached = "".join(path.read_text() for path in cache.glob("*")) if cache.exists() else ""
+    assert "access_token" not in cached and not re.search(r"eyJ[\w-]+\.eyJ", cached)
+    assert_no_secrets(run, ansible)
+
+
+def test_playbooks_by_fqcn(ansible):
+    ansible.write("inventory.ini", INVENTORY)
+    vault_secrets(ansible)
+    common = ("-i", "inventory.ini", "-e", "@vault_creds.yml", "-e", "oauth2_issuer=" + ansible.provider.issuer,
+              "-e", "oauth2_ca_path=" + str(ansible.provider.ca_path), "-e", "oauth2_scope=read")
+    described = ansible.playbook_fqcn("oauth2.client_credentials.get_token", *common)
+    assert described.returncode == 0, described.output
+    assert "(discovered)" in described.output and '"granted_scope": "read"' in described.output
+    assert re.search(r'"expires_at": "\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"', described.output)
+    assert '"client_id": "cc-basic-client"' in described.output
+    assert described.tokens() == set()
+    assert_no_secrets(described, ansible)
+
+    called = ansible.playbook_fqcn("oauth2.client_credentials.call_api", *common,
+                                   "-e", "api_url=" + ansible.provider.api_url, "-e", "api_ca_path=" + str(ansible.provider.ca_path))
+    assert called.returncode == 0, called.output
+    for host in ("host1", "host2", "host3", "host4"):
+        assert re.search(r"%s: HTTP 200 .*cc-basic-client" % host, called.output)
+    assert ansible.provider.token_requests() == 2
+    assert called.tokens() == set()
+    assert_no_secrets(called, ansible)
+
+
+def test_wrong_secret_fails_with_invalid_client_in_msg(ansible):
+    wrong = "Wrong-" + ansible.secret("basic")
+    ansible.write("secrets.yml", ansible.encrypt_string(wrong, "oauth2_client_secret"))
+    run = ansible.playbook("""
+- hosts: localhost
+  gather_facts: false
+  vars_files: [secrets.yml]
+  tasks:
+    - oauth2.client_credentials.token:
+        issuer: "{{ issuer }}"
+        ca_path: "{{ ca_path }}"
+        client_id: "{{ basic_client_id }}"
+""", "-vvvv")
+    assert run.returncode == 2
+    assert re.search(r'"msg": "Token endpoint https://127.0.0.1:\d+/token refused the request: HTTP 401 invalid_client', run.output)
+    assert_no_secrets(run, ansible, wrong)
+
+
+def test_secret_and_token_never_shown_at_maximum_verbosity(ansible):
+    vault_secrets(ansible)
+    token_file = ansible.directory / "token.txt"
+    run = ansible.playbook("""
+- hosts: localhost
+  gather_facts: false
+  vars_files: [vault_creds.yml]
+  environment: {}
+  tasks:
+    - oauth2.client_credentials.token:
+        token_url: "{{ token_url }}"
+        ca_path: "{{ ca_path }}"
+      register: registered
+    - ansible.builtin.copy:
+        content: "{{ oauth2_token.access_token }}"
+        dest: "%s"
+        mode: "0600"
+      no_log: true
+""" % token_file, "-vvvv")
+    assert run.returncode == 0, run.output
+    token = token_file.read_text()
+    assert token.count(".") == 2 and token == token.strip()
+    assert token not in run.everything and token.split(".")[1] not in run.everything
+    assert "the output has been hidden" in run.output
+    assert_no_secrets(run, ansible)
+
+
+def test_module_doc_is_complete(ansible):
+    result = ansible.command(["ansible-doc", "oauth2.client_credentials.token"])
+    assert result.returncode == 0, result.stderr
+    for text in ("fact_name", "credentials_file", "run_once", "module_defaults", "register", "ansible-vault encrypt",
+                 "group/oauth2.client_credentials.oauth2", "RETURN VALUES"):
+        assert text in result.stdout, text
