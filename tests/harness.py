@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Run the local test identity provider (tests/provider/server.mjs).
 
 Integration tests, the demo and the benchmark need a real OAuth 2.0
@@ -205,7 +205,7 @@ class Provider:  # pylint: disable=too-many-instance-attributes
         self, workdir: Path, oidc_port: int = 0, api_port: int = 0
     ) -> None:
         """Remember where TLS material and the log go; 0 = any free port."""
-        self.workdir = Path(workdir)
+        self.workdir = Path(workdir).resolve()
         self._ports = (oidc_port, api_port)
         self.log_path = self.workdir / "provider.log"
         self.clients_path = CLIENTS_FILE
@@ -285,7 +285,7 @@ class Provider:  # pylint: disable=too-many-instance-attributes
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 self._fail(f"no ready line within {READY_TIMEOUT:.0f} s")
-            readable, _, _ = select.select([stdout], [], [], remaining)
+            readable = select.select([stdout], [], [], remaining)[0]
             if not readable:
                 continue
             chunk = os.read(stdout.fileno(), 4096)

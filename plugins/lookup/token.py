@@ -18,7 +18,7 @@ description:
   - The client secret is never shown in messages. The returned token is a secret too; set C(no_log) on tasks that print it.
   - Takes no positional terms.
 author:
-  - oauth2.client_credentials maintainers
+  - oauth2.client_credentials maintainers (@oauth2-client-credentials)
 requirements:
   - requests
   - PyJWT

@@ -24,7 +24,7 @@ RESERVED_PARAMS = frozenset(
 # Argument spec of every front end that takes the connection options (the module, the role).
 # The descriptions live in the token_options doc fragment; ansible-test validate-modules keeps both in step.
 CLIENT_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
-    "token_url": {"type": "str"},
+    "token_url": {"type": "str", "no_log": False},
     "issuer": {"type": "str"},
     "client_id": {"type": "str"},
     "client_secret": {"type": "str", "no_log": True},

@@ -20,7 +20,7 @@ description:
     because it carries the token.
   - Changes nothing anywhere, so it also obtains the token in check mode and always reports C(changed=false).
 author:
-  - oauth2.client_credentials maintainers
+  - oauth2.client_credentials maintainers (@oauth2-client-credentials)
 requirements:
   - requests (where the module runs)
   - PyJWT (where the module runs)
@@ -35,12 +35,16 @@ options:
     default: oauth2_token
 extends_documentation_fragment:
   - oauth2.client_credentials.token_options
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.actiongroups
 attributes:
   check_mode:
     support: full
     details: Obtains a token in check mode too, so later tasks of a check run work.
   diff_mode:
     support: none
+  platform:
+    platforms: posix
   action_group:
     support: full
     membership: [oauth2.client_credentials.oauth2]

@@ -116,6 +116,12 @@ class Ansible:
         log = self.log_path.read_text() if self.log_path.exists() else ""
         return Run(result.returncode, result.stdout + result.stderr, log)
 
+    def assert_no_secrets(self, run: Run, *extra: str) -> None:
+        """No client secret of any test client, no vault password, and nothing extra shows anywhere."""
+        client_secrets = [c["client_secret"] for c in self.provider.clients.values()]
+        for value in [self.vault_password, *extra, *client_secrets, *(quote_plus(s) for s in client_secrets)]:
+            assert value not in run.everything, "a secret leaked into the output or the log"
+
     def command(self, argv: Sequence[str]) -> subprocess.CompletedProcess:
         return subprocess.run([str(BIN / argv[0]), *argv[1:]], cwd=self.directory, env=self.env,
                               capture_output=True, text=True, check=False)
@@ -125,10 +131,3 @@ class Ansible:
 def ansible(tmp_path, collections_path, provider) -> Ansible:
     provider.reset()
     return Ansible(tmp_path, collections_path, provider)
-
-
-def assert_no_secrets(run: Run, ansible: Ansible, *extra: str) -> None:
-    """No client secret of any test client, no vault password, and nothing extra shows anywhere."""
-    client_secrets = [c["client_secret"] for c in ansible.provider.clients.values()]
-    for value in [ansible.vault_password, *extra, *client_secrets, *(quote_plus(s) for s in client_secrets)]:
-        assert value not in run.everything, "a secret leaked into the output or the log"

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 
-from conftest import assert_no_secrets
-
 CREDENTIALS_VARS = """
 - hosts: localhost
   gather_facts: false
@@ -57,7 +55,7 @@ def test_three_output_forms_with_discovery_and_vault_inline_variables(ansible):
     assert "scope=read iss=%s" % ansible.provider.issuer in run.output
     assert ansible.provider.token_requests() == 3
     assert run.tokens() == set()
-    assert_no_secrets(run, ansible)
+    ansible.assert_no_secrets(run)
 
 
 def test_client_secret_post_and_special_characters(ansible):
@@ -76,7 +74,7 @@ def test_client_secret_post_and_special_characters(ansible):
 """)
     assert run.returncode == 0, run.output
     assert ansible.provider.token_requests() == 2
-    assert_no_secrets(run, ansible)
+    ansible.assert_no_secrets(run)
 
 
 def test_downstream_api_accepts_the_token_and_refuses_without_it(ansible):
@@ -121,7 +119,7 @@ def test_vault_encrypted_credentials_file(ansible):
     run = ansible.playbook(playbook)
     assert run.returncode == 0, run.output
     assert "client=cc-post-client" in run.output
-    assert_no_secrets(run, ansible)
+    ansible.assert_no_secrets(run)
 
     without_password = ansible.playbook(playbook, vault=False)
     assert without_password.returncode != 0
@@ -144,7 +142,7 @@ def test_configured_by_environment_alone(ansible):
     }, vault=False)
     assert run.returncode == 0, run.output
     assert "granted=read write" in run.output
-    assert_no_secrets(run, ansible)
+    ansible.assert_no_secrets(run)
 
 
 def test_wrong_secret_fails_with_invalid_client_and_shows_no_secret(ansible):
@@ -159,7 +157,7 @@ def test_wrong_secret_fails_with_invalid_client_and_shows_no_secret(ansible):
     assert run.returncode == 2
     assert re.search(r"Token endpoint https://127.0.0.1:\d+/token refused the request: HTTP 401 invalid_client "
                      r"\(client authentication failed\)", run.output)
-    assert_no_secrets(run, ansible, wrong)
+    ansible.assert_no_secrets(run, wrong)
 
 
 def test_scope_beyond_the_clients_grant(ansible):
@@ -173,7 +171,7 @@ def test_scope_beyond_the_clients_grant(ansible):
 """)
     assert run.returncode == 2
     assert "HTTP 400 invalid_scope (requested scope is not allowed); request only scopes the provider grants" in run.output
-    assert_no_secrets(run, ansible)
+    ansible.assert_no_secrets(run)
 
 
 def test_untrusted_provider_certificate(ansible):
@@ -223,7 +221,7 @@ def test_nothing_secret_at_maximum_verbosity(ansible):
     token = token_file.read_text()
     assert token.count(".") == 2
     assert token not in run.everything and token.split(".")[2] not in run.everything
-    assert_no_secrets(run, ansible)
+    ansible.assert_no_secrets(run)
 
 
 def test_ansible_doc_is_a_complete_manual(ansible):

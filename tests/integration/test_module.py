@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 
-from conftest import assert_no_secrets
-
 INVENTORY = "[app]\n" + "\n".join("host%d ansible_connection=local" % n for n in range(1, 5)) + "\n"
 
 
@@ -48,7 +46,7 @@ def test_module_facts_on_several_hosts_with_one_request(ansible):
     assert ansible.provider.token_requests() == 1
     assert ansible.provider.api_stats() == {"calls": 4, "rejected": 0}
     assert run.tokens() == set()
-    assert_no_secrets(run, ansible)
+    ansible.assert_no_secrets(run)
 
 
 def test_register_check_mode_and_module_defaults_group(ansible):
@@ -82,7 +80,7 @@ def test_register_check_mode_and_module_defaults_group(ansible):
 """, "--check", "--diff")
     assert run.returncode == 0, run.output
     assert ansible.provider.token_requests() == 1
-    assert_no_secrets(run, ansible)
+    ansible.assert_no_secrets(run)
 
 
 def test_role_sets_a_non_persistent_fact_on_every_host(ansible):
@@ -111,7 +109,7 @@ def test_role_sets_a_non_persistent_fact_on_every_host(ansible):
     assert run.tokens() == set()
     cached = "".join(path.read_text() for path in cache.glob("*")) if cache.exists() else ""
     assert "access_token" not in cached and not re.search(r"eyJ[\w-]+\.eyJ", cached)
-    assert_no_secrets(run, ansible)
+    ansible.assert_no_secrets(run)
 
 
 def test_playbooks_by_fqcn(ansible):
@@ -125,16 +123,17 @@ def test_playbooks_by_fqcn(ansible):
     assert re.search(r'"expires_at": "\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"', described.output)
     assert '"client_id": "cc-basic-client"' in described.output
     assert described.tokens() == set()
-    assert_no_secrets(described, ansible)
+    ansible.assert_no_secrets(described)
 
     called = ansible.playbook_fqcn("oauth2.client_credentials.call_api", *common,
                                    "-e", "api_url=" + ansible.provider.api_url, "-e", "api_ca_path=" + str(ansible.provider.ca_path))
     assert called.returncode == 0, called.output
     for host in ("host1", "host2", "host3", "host4"):
-        assert re.search(r"%s: HTTP 200 .*cc-basic-client" % host, called.output)
+        assert re.search(r'ok: \[%s\] => \{\s+"msg": \[\s+"HTTP 200 from %s",\s+\{\s+"aud": "https://api.test/",\s+"client_id": "cc-basic-client"'
+                         % (host, re.escape(ansible.provider.api_url)), called.output), called.output
     assert ansible.provider.token_requests() == 2
     assert called.tokens() == set()
-    assert_no_secrets(called, ansible)
+    ansible.assert_no_secrets(called)
 
 
 def test_wrong_secret_fails_with_invalid_client_in_msg(ansible):
@@ -152,7 +151,7 @@ def test_wrong_secret_fails_with_invalid_client_in_msg(ansible):
 """, "-vvvv")
     assert run.returncode == 2
     assert re.search(r'"msg": "Token endpoint https://127.0.0.1:\d+/token refused the request: HTTP 401 invalid_client', run.output)
-    assert_no_secrets(run, ansible, wrong)
+    ansible.assert_no_secrets(run, wrong)
 
 
 def test_secret_and_token_never_shown_at_maximum_verbosity(ansible):
@@ -179,7 +178,7 @@ def test_secret_and_token_never_shown_at_maximum_verbosity(ansible):
     assert token.count(".") == 2 and token == token.strip()
     assert token not in run.everything and token.split(".")[1] not in run.everything
     assert "the output has been hidden" in run.output
-    assert_no_secrets(run, ansible)
+    ansible.assert_no_secrets(run)
 
 
 def test_module_doc_is_complete(ansible):

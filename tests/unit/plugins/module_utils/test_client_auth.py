@@ -18,7 +18,7 @@ def test_basic_header_form_encodes_id_and_secret_before_base64():
     pair = base64.b64decode(encoded).decode()
     assert scheme == "Basic"
     assert pair == "svc%3Aops%2Bdeploy+%2520%3Dx:p%40ss%3Aw%2Brd+%2541%3D%2F%26z"
-    user, _, password = pair.partition(":")
+    user, password = pair.split(":")
     assert (unquote_plus(user), unquote_plus(password)) == (SPECIAL_ID, SPECIAL_SECRET)
 
 

@@ -14,7 +14,9 @@ from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors i
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.transport import MAX_BODY_BYTES, Transport, require_secure_url
 
 
-@pytest.mark.parametrize("url", ["https://idp.example.com/token", "http://127.0.0.1:8080/token", "http://127.8.9.1/t", "http://[::1]:80/t", "http://LocalHost/t"])
+@pytest.mark.parametrize(
+    "url", ["https://idp.example.com/token", "http://127.0.0.1:8080/token", "http://127.8.9.1/t", "http://[::1]:80/t", "http://LocalHost/t"]
+)
 def test_https_and_loopback_http_are_accepted(url):
     assert require_secure_url(url, "token_url") == url
 
@@ -95,7 +97,7 @@ def tls_server(tmp_path_factory):
 
 
 def test_untrusted_certificate_says_set_ca_path(tls_server):
-    url, _ = tls_server
+    url = tls_server[0]
     with pytest.raises(OAuth2Error, match=r"failed TLS verification \(certificate verify failed: self.signed certificate\): set ca_path"):
         Transport().get(url, "OpenID discovery document")
 
@@ -107,5 +109,5 @@ def test_ca_path_wins_over_requests_ca_bundle(tls_server, monkeypatch):
 
 
 def test_validate_certs_false_skips_verification(tls_server):
-    url, _ = tls_server
+    url = tls_server[0]
     assert Transport(validate_certs=False).get(url, "discovery").status == 200

@@ -1,0 +1,33 @@
+# make test: everything a fresh clone needs, installed from this repo's own pinned files, then every suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PROVIDER := tests/provider
+
+.PHONY: test sanity units integration demo clean
+
+test: sanity units integration
+
+$(BIN)/.installed: requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+$(PROVIDER)/node_modules/.package-lock.json: $(PROVIDER)/package-lock.json
+	npm ci --prefix $(PROVIDER) --no-audit --no-fund --loglevel=error
+
+sanity: $(BIN)/.installed
+	tests/sanity/run-sanity.sh $(BIN)/ansible-test
+
+units: $(BIN)/.installed
+	$(BIN)/python -m pytest tests/unit
+
+integration: $(BIN)/.installed $(PROVIDER)/node_modules/.package-lock.json
+	$(BIN)/python -m pytest tests/integration
+
+# Starts the local provider and API, runs the playbooks by FQCN on four local hosts, stops everything.
+demo: $(BIN)/.installed $(PROVIDER)/node_modules/.package-lock.json
+	$(BIN)/python tests/harness.py run --workdir .build/demo/provider -- demo/demo.sh
+
+clean:
+	rm -rf $(VENV) .build $(PROVIDER)/node_modules .pytest_cache

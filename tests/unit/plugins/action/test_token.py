@@ -1,0 +1,82 @@
+"""The token action plugin on the controller: what it hands the module, and how it marks the result.
+
+Only the remote execution of the module is replaced; option resolution, vault decryption and result
+handling are the plugin's own code running against Ansible's real loader and templar.
+"""
+
+from __future__ import annotations
+
+import pytest
+from ansible.errors import AnsibleActionFail
+from ansible.parsing.dataloader import DataLoader
+from ansible.parsing.vault import VaultLib, VaultSecret
+from ansible.playbook.play_context import PlayContext
+from ansible.playbook.task import Task
+from ansible.plugins.loader import connection_loader
+from ansible.template import Templar
+
+from ansible_collections.oauth2.client_credentials.plugins.action.token import ActionModule
+
+SECRET = "action-Secret-Value-7"
+VAULT_PASSWORD = b"action-vault-password"
+TOKEN_RESULT = {"access_token": "tok-xyz", "token_type": "Bearer", "expires_in": 600, "expires_at": 1, "scope": None,
+                "authorization": "Bearer tok-xyz", "claims": {}}
+
+
+class ModuleStandIn(ActionModule):
+    """Records the arguments the module would receive instead of running it on a host."""
+
+    module_result: dict = {}
+
+    def _execute_module(self, module_name=None, module_args=None, *args, **kwargs):  # pylint: disable=keyword-arg-before-vararg
+        self.sent = (module_name, module_args)
+        return dict(self.module_result)
+
+
+def run_action(args, task_vars=None, module_result=None, vault_password=None):
+    loader = DataLoader()
+    if vault_password:
+        loader.set_vault_secrets([("default", VaultSecret(vault_password))])
+    task = Task()
+    task.args = args
+    task.action = "oauth2.client_credentials.token"
+    play_context = PlayContext()
+    action = ModuleStandIn(task, connection=connection_loader.get("local", play_context), play_context=play_context, loader=loader,
+                           templar=Templar(loader=loader), shared_loader_obj=None)
+    action.module_result = module_result if module_result is not None else {"changed": False, "token": TOKEN_RESULT}
+    result = action.run(task_vars=task_vars or {})
+    return action.sent, result
+
+
+def test_successful_result_is_censored_but_keeps_the_token():
+    sent, result = run_action({"token_url": "https://idp/token", "client_id": "c", "client_secret": SECRET})
+    assert sent[0] == "oauth2.client_credentials.token"
+    assert result["_ansible_no_log"] is True and result["token"] == TOKEN_RESULT
+
+
+def test_failed_result_is_not_censored_so_the_message_shows():
+    result = run_action({"token_url": "https://idp/token", "client_id": "c", "client_secret": SECRET},
+                        module_result={"failed": True, "msg": "HTTP 401 invalid_client"})[1]
+    assert "_ansible_no_log" not in result and result["msg"] == "HTTP 401 invalid_client"
+
+
+def test_vault_encrypted_credentials_file_is_decrypted_on_the_controller(tmp_path):
+    vault = VaultLib([("default", VaultSecret(VAULT_PASSWORD))])
+    creds = tmp_path / "creds.yml"
+    creds.write_bytes(vault.encrypt("client_id: file-id\nclient_secret: %s\nscope: [read]\n" % SECRET))
+    args = run_action({"token_url": "https://idp/token", "credentials_file": str(creds), "fact_name": "api"},
+                      vault_password=VAULT_PASSWORD)[0][1]
+    assert (args["client_id"], args["client_secret"], args["scope"], args["fact_name"]) == ("file-id", SECRET, ["read"], "api")
+    assert "credentials_file" not in args
+
+
+def test_oauth2_variables_and_environment_are_read_like_the_lookup(monkeypatch):
+    monkeypatch.setenv("ANSIBLE_OAUTH2_CLIENT_ID", "env-id")
+    monkeypatch.setenv("ANSIBLE_OAUTH2_TIMEOUT", "3")
+    args = run_action({}, task_vars={"oauth2_token_url": "https://idp/token", "oauth2_client_secret": SECRET})[0][1]
+    assert (args["token_url"], args["client_id"], args["client_secret"], args["timeout"]) == ("https://idp/token", "env-id", SECRET, 3.0)
+
+
+def test_unknown_argument_fails_before_anything_runs():
+    with pytest.raises(AnsibleActionFail, match=r"Unsupported parameters for oauth2.client_credentials.token: colour"):
+        run_action({"token_url": "https://idp/token", "colour": "blue"})

@@ -1,0 +1,74 @@
+"""The token module run in-process against a fake provider: argument spec, check mode, result shape, errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.oauth2.client_credentials.plugins.modules import token as token_module
+
+SECRET = "module-Secret-Value-42"
+
+
+def run_module(capsys, **args):
+    with patch_module_args(args), pytest.raises(SystemExit) as exited:
+        token_module.main()
+    return exited.value.code, json.loads(capsys.readouterr().out)
+
+
+@pytest.fixture
+def endpoint(provider):
+    provider.answer("/token", json_body={"access_token": "tok-abc", "expires_in": 600, "token_type": "Bearer", "scope": "read"})
+    return provider.base_url + "/token"
+
+
+def test_fact_and_registered_result_are_the_token_result(capsys, endpoint):
+    code, result = run_module(capsys, token_url=endpoint, client_id="cid", client_secret=SECRET)
+    assert code == 0 and result["changed"] is False
+    assert result["ansible_facts"] == {"oauth2_token": result["token"]}
+    assert set(result["token"]) == {"access_token", "token_type", "expires_in", "expires_at", "scope", "authorization", "claims"}
+    assert result["token"]["authorization"] == "Bearer tok-abc"
+    assert SECRET not in json.dumps(result)
+
+
+def test_custom_and_empty_fact_name(capsys, endpoint):
+    named = run_module(capsys, token_url=endpoint, client_id="cid", client_secret=SECRET, fact_name="api")[1]
+    unnamed = run_module(capsys, token_url=endpoint, client_id="cid", client_secret=SECRET, fact_name="")[1]
+    assert list(named["ansible_facts"]) == ["api"]
+    assert unnamed["ansible_facts"] == {} and unnamed["token"]["access_token"] == "tok-abc"
+
+
+def test_check_mode_still_obtains_the_token(capsys, endpoint, provider):
+    code, result = run_module(capsys, token_url=endpoint, client_id="cid", client_secret=SECRET, _ansible_check_mode=True)
+    assert code == 0 and result["token"]["access_token"] == "tok-abc" and result["changed"] is False
+    assert len(provider.requests) == 1
+
+
+def test_refusal_is_fail_json_with_the_oauth_error(capsys, provider):
+    provider.answer("/token", status=401, json_body={"error": "invalid_client", "error_description": "client authentication failed"})
+    code, result = run_module(capsys, token_url=provider.base_url + "/token", client_id="cid", client_secret=SECRET)
+    assert code == 1 and result["failed"] is True
+    assert "HTTP 401 invalid_client (client authentication failed)" in result["msg"]
+    assert SECRET not in json.dumps(result)
+
+
+def test_bad_option_is_fail_json(capsys):
+    code, result = run_module(capsys, client_id="cid", client_secret=SECRET)
+    assert code == 1 and result["msg"].startswith("Neither token_url nor issuer is set")
+
+
+def test_argument_spec_rejects_unknown_choices(capsys):
+    code, result = run_module(capsys, token_url="https://idp/token", client_id="c", client_secret=SECRET, auth_method="nope")
+    assert code == 1 and "auth_method" in result["msg"]
+
+
+def test_client_secret_is_no_log(capsys, endpoint):
+    result = run_module(capsys, token_url=endpoint, client_id="cid", client_secret=SECRET, _ansible_verbosity=4)[1]
+    assert SECRET not in json.dumps(result)
+
+
+def test_credentials_file_reaching_the_module_is_refused(capsys):
+    code, result = run_module(capsys, token_url="https://idp/token", client_id="c", client_secret=SECRET, credentials_file="c.yml")
+    assert code == 1 and "read by the action plugin on the controller" in result["msg"]
