@@ -90,6 +90,28 @@ options:
       - A relative path is searched like the C(files/) of the role or play, then relative to the playbook.
       - Options set in any other way (directly, by variable, environment or C(ansible.cfg)) take precedence over the file.
     type: str
+  cache:
+    description:
+      - Reuse a token until shortly before it expires, across tasks, hosts, forks and playbook runs of the same user,
+        so that one credential set costs one token request per token lifetime.
+      - Entries are files in O(cache_dir), encrypted and named with keys derived from the client secret, so a cache file
+        is useless to anyone who does not already hold the secret.
+      - A response without C(expires_in) (and no C(exp) claim) is never cached.
+      - Turn it off when every task must present a freshly issued token (for example to test the provider), or when the
+        home directory is shared by users who must not share tokens of the same client.
+    type: bool
+    default: true
+  cache_dir:
+    description:
+      - Directory of the token cache. Created with mode 0700; if it exists it must be owned by the user with mode 0700,
+        otherwise the cache is not used (with one warning) and tokens are requested normally.
+      - Defaults to C(~/.ansible/oauth2_client_credentials/cache) of the user the plugin runs as.
+    type: path
+  refresh_margin:
+    description:
+      - Seconds before expiry at which a cached token is no longer handed out and a new one is requested.
+      - Defaults to 10% of the token's lifetime, at most 60 seconds (a 600 s token is reused for 9 minutes).
+    type: float
 """
 
     PLUGINS = r"""
@@ -190,4 +212,28 @@ options:
         key: credentials_file
     vars:
       - name: oauth2_credentials_file
+  cache:
+    env:
+      - name: ANSIBLE_OAUTH2_CACHE
+    ini:
+      - section: oauth2_client_credentials
+        key: cache
+    vars:
+      - name: oauth2_cache
+  cache_dir:
+    env:
+      - name: ANSIBLE_OAUTH2_CACHE_DIR
+    ini:
+      - section: oauth2_client_credentials
+        key: cache_dir
+    vars:
+      - name: oauth2_cache_dir
+  refresh_margin:
+    env:
+      - name: ANSIBLE_OAUTH2_REFRESH_MARGIN
+    ini:
+      - section: oauth2_client_credentials
+        key: refresh_margin
+    vars:
+      - name: oauth2_refresh_margin
 """

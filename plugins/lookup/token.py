@@ -138,8 +138,11 @@ class LookupModule(LookupBase):
                 self, self._loader,
                 lambda path: self.find_file_in_search_path(variables, "files", os.path.expanduser(path), ignore_missing=True),
             )
-            result = TokenClient(ClientOptions.from_mapping(options)).fetch_token()
+            client = TokenClient(ClientOptions.from_mapping(options))
+            result = client.get_token()
         except OAuth2Error as exc:
             raise AnsibleLookupError(str(exc)) from None
+        for warning in client.warnings:
+            self._display.warning(warning)
         output = self.get_option("output")
         return [result if output == "full" else result[OUTPUT_FIELDS[output]]]

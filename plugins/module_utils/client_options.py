@@ -37,6 +37,9 @@ CLIENT_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
     "ca_path": {"type": "path"},
     "timeout": {"type": "float", "default": 10.0},
     "credentials_file": {"type": "str"},
+    "cache": {"type": "bool", "default": True},
+    "cache_dir": {"type": "path"},
+    "refresh_margin": {"type": "float"},
 }
 
 OPTION_NAMES = tuple(CLIENT_ARGUMENT_SPEC)
@@ -58,6 +61,9 @@ class ClientOptions:
     validate_certs: bool = True
     ca_path: Optional[str] = None
     timeout: float = 10.0
+    cache: bool = True
+    cache_dir: Optional[str] = None
+    refresh_margin: Optional[float] = None
 
     @classmethod
     def from_mapping(cls, options: Mapping[str, Any]) -> "ClientOptions":
@@ -85,10 +91,18 @@ class ClientOptions:
             resource=_strings(options.get("resource"), "resource"),
             audience=_optional_text(options, "audience"),
             extra_params=_extra_params(options.get("extra_params")),
-            validate_certs=_boolean(options.get("validate_certs", True)),
+            validate_certs=_boolean(options.get("validate_certs"), "validate_certs"),
             ca_path=ca_path,
-            timeout=_timeout(options.get("timeout")),
+            timeout=10.0 if options.get("timeout") is None else _seconds(options["timeout"], "timeout", allow_zero=False),
+            cache=_boolean(options.get("cache"), "cache"),
+            cache_dir=_optional_text(options, "cache_dir"),
+            refresh_margin=None if options.get("refresh_margin") is None else _seconds(options["refresh_margin"], "refresh_margin", allow_zero=True),
         )
+
+    def cache_identity(self) -> Tuple[Any, ...]:
+        """Everything that changes which token the provider issues; TLS settings and timeouts do not."""
+        endpoint = self.token_url or "issuer " + (self.issuer or "")
+        return (endpoint, self.client_id, self.auth_method, self.scope, self.resource, self.audience, self.extra_params)
 
 
 def _optional_text(options: Mapping[str, Any], name: str) -> Optional[str]:
@@ -149,21 +163,19 @@ def _extra_params(value: Any) -> Tuple[Tuple[str, str], ...]:
     return tuple(pairs)
 
 
-def _boolean(value: Any) -> bool:
+def _boolean(value: Any, name: str) -> bool:
     if value is None:
         return True
     if isinstance(value, bool):
         return value
-    raise OAuth2Error("validate_certs must be true or false, not %r." % (value,))
+    raise OAuth2Error("%s must be true or false, not %r." % (name, value))
 
 
-def _timeout(value: Any) -> float:
-    if value is None:
-        return 10.0
+def _seconds(value: Any, name: str, allow_zero: bool) -> float:
     try:
         seconds = float(value)
     except (TypeError, ValueError):
-        seconds = 0.0
-    if not seconds > 0:
-        raise OAuth2Error("timeout must be a positive number of seconds, not %r." % (value,))
+        seconds = -1.0
+    if seconds < 0 or (seconds == 0 and not allow_zero):
+        raise OAuth2Error("%s must be a number of seconds%s, not %r." % (name, ", zero or more" if allow_zero else " above zero", value))
     return seconds

@@ -3,8 +3,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The token client: the one place where a client-credentials token is requested (RFC 6749 section 4.4).
 
-Front ends build ClientOptions, call TokenClient(options).fetch_token(), and shape the token result
-dict for their users. Authentication, transport and response parsing are the pieces it composes.
+Front ends build ClientOptions, call TokenClient(options).get_token(), show its warnings, and shape the
+token result dict for their users. Authentication, transport, caching and response parsing are the
+pieces it composes; each can be handed in to replace the default.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_a
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import ClientOptions
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.discovery import discover_token_endpoint
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error, redact
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_cache import DISCOVERY_LIFETIME, CacheKeys, TokenCache
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_response import token_result
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.transport import Transport, require_secure_url
 
 # Import name and the distribution to install, for the "missing library" message of each front end.
-REQUIRED_LIBRARIES = (("requests", "requests"), ("jwt", "PyJWT"))
+REQUIRED_LIBRARIES = (("requests", "requests"), ("jwt", "PyJWT"), ("cryptography", "cryptography"))
 
 
 def missing_libraries() -> List[str]:
@@ -32,26 +34,60 @@ def missing_libraries() -> List[str]:
 class TokenClient:
     """Obtains access tokens for one set of ClientOptions."""
 
-    def __init__(self, options: ClientOptions, transport: Optional[Transport] = None, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        options: ClientOptions,
+        transport: Optional[Transport] = None,
+        cache: Optional[TokenCache] = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.options = options
         self._auth: ClientAuth = client_auth_for(options.auth_method, options.client_id, options.client_secret)
         self._transport = transport or Transport(options.validate_certs, options.ca_path, options.timeout)
+        self._cache = cache or (TokenCache(options.cache_dir, clock, lock_timeout=2 * options.timeout + 5) if options.cache else None)
+        self._cache_keys: Optional[CacheKeys] = None
         self._clock = clock
 
-    def token_endpoint(self) -> str:
-        if self.options.token_url:
-            return require_secure_url(self.options.token_url, "token_url")
-        return discover_token_endpoint(self._transport, self.options.issuer or "")
+    @property
+    def warnings(self) -> List[str]:
+        """Problems that did not stop the token from being obtained, for the front end to show."""
+        return self._cache.warnings if self._cache else []
+
+    def get_token(self) -> Dict[str, Any]:
+        """A token with more than its refresh margin left: from the cache if there is one, else a new one."""
+        if self._cache is None:
+            return self.fetch_token()
+        return self._cache.get_or_fetch(self._keys(), "token", self.fetch_token, self.options.refresh_margin)
 
     def fetch_token(self) -> Dict[str, Any]:
         """Ask the provider for a new token; any failure surfaces as OAuth2Error with secrets blanked out."""
         try:
             endpoint = self.token_endpoint()
             form, headers = self.token_request()
+            # Lifetimes count from before the request: the provider's clock started no earlier.
+            sent_at = self._clock()
             response = self._transport.post_form(endpoint, "Token endpoint", form, headers)
-            return token_result(response, self._clock())
+            return token_result(response, sent_at)
         except OAuth2Error as exc:
             raise OAuth2Error(redact(str(exc), self._auth.sensitive_values())) from None
+
+    def token_endpoint(self) -> str:
+        if self.options.token_url:
+            return require_secure_url(self.options.token_url, "token_url")
+        issuer = self.options.issuer or ""
+        if self._cache is None:
+            return discover_token_endpoint(self._transport, issuer)
+
+        def discover() -> Dict[str, Any]:
+            return {"token_endpoint": discover_token_endpoint(self._transport, issuer),
+                    "expires_in": DISCOVERY_LIFETIME, "expires_at": int(self._clock()) + DISCOVERY_LIFETIME}
+
+        return self._cache.get_or_fetch(self._keys(), "discovery", discover, None)["token_endpoint"]
+
+    def _keys(self) -> CacheKeys:
+        if self._cache_keys is None:
+            self._cache_keys = CacheKeys(self.options.client_secret, self.options.cache_identity())
+        return self._cache_keys
 
     def token_request(self) -> Tuple[List[Tuple[str, str]], Dict[str, str]]:
         """The form fields and headers of the token request, authentication included."""

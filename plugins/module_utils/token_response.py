@@ -40,7 +40,10 @@ def parse_json_object(response: HttpResponse, what: str) -> Dict[str, Any]:
 
 
 def token_result(response: HttpResponse, now: float) -> Dict[str, Any]:
-    """The token result dict: access_token, token_type, expires_in, expires_at, scope, authorization, claims."""
+    """The token result dict: access_token, token_type, expires_in, expires_at, scope, authorization, claims.
+
+    now is when the request was sent; expiry counts from then.
+    """
     document = parse_json_object(response, "Token endpoint")
     if "error" in document or not 200 <= response.status < 300:
         raise OAuth2Error(_refusal(response, document))
@@ -62,7 +65,7 @@ def token_result(response: HttpResponse, now: float) -> Dict[str, Any]:
         "access_token": access_token,
         "token_type": token_type,
         "expires_in": expires_in,
-        "expires_at": None if expires_in is None else int(now) + expires_in,
+        "expires_at": _expires_at(expires_in, claims, now),
         "scope": scope if isinstance(scope, str) else None,
         "authorization": "%s %s" % (token_type, access_token),
         "claims": claims,
@@ -96,6 +99,17 @@ def _expires_in(value: Any, claims: Dict[str, Any], now: float, url: str) -> Opt
     if isinstance(value, bool) or seconds < 0:
         raise OAuth2Error("Token endpoint %s answered with expires_in %r, which is not a number of seconds." % (url, value))
     return seconds
+
+
+def _expires_at(expires_in: Optional[int], claims: Dict[str, Any], now: float) -> Optional[int]:
+    """The earlier of what expires_in and the exp claim say, so a cached token is never trusted past either."""
+    if expires_in is None:
+        return None
+    expires_at = int(now) + expires_in
+    exp = claims.get("exp")
+    if isinstance(exp, int) and not isinstance(exp, bool) and exp < expires_at:
+        return exp
+    return expires_at
 
 
 def _refusal(response: HttpResponse, document: Dict[str, Any]) -> str:

@@ -161,9 +161,12 @@ def main() -> None:
     if module.params["credentials_file"]:
         module.fail_json(msg="credentials_file is read by the action plugin on the controller; run this module as a task, not directly.")
     try:
-        token = TokenClient(ClientOptions.from_mapping(module.params)).fetch_token()
+        client = TokenClient(ClientOptions.from_mapping(module.params))
+        token = client.get_token()
     except OAuth2Error as exc:
         module.fail_json(msg=str(exc))
+    for warning in client.warnings:
+        module.warn(warning)
     fact_name = module.params["fact_name"]
     module.exit_json(changed=False, token=token, ansible_facts={fact_name: token} if fact_name else {})
 

@@ -73,6 +73,7 @@ class Ansible:
         self.env.update(
             ANSIBLE_COLLECTIONS_PATH=str(collections),
             ANSIBLE_LOG_PATH=str(self.log_path),
+            HOME=str(directory),  # a token cache (under ~) of this test's own
             ANSIBLE_HOME=str(directory / ".ansible"),
             ANSIBLE_NOCOLOR="1",
             ANSIBLE_LOCALHOST_WARNING="false",

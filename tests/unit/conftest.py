@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -30,6 +31,11 @@ class Seen:
     form: List[Tuple[str, str]]
 
 
+class QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        """A client that gave up (the timeout tests) is expected, not worth a traceback."""
+
+
 class FakeProvider:
     """Answers each path with a scripted Answer and records every request it gets."""
 
@@ -37,7 +43,7 @@ class FakeProvider:
         self.answers: Dict[str, Answer] = {}
         self.requests: List[Seen] = []
         handler = self._handler()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server = QuietServer(("127.0.0.1", 0), handler)
         self.base_url = "http://127.0.0.1:%d" % self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 
@@ -74,6 +80,17 @@ class FakeProvider:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path, monkeypatch):
+    """Each test gets its own home, so the default token cache never outlives it, and no outside configuration."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    for name in [name for name in os.environ if name.startswith("ANSIBLE_OAUTH2_")]:
+        monkeypatch.delenv(name)
+    return home
 
 
 @pytest.fixture

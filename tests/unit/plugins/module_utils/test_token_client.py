@@ -143,8 +143,16 @@ def test_discovery_failures(provider, discovery, message):
         client(provider, token_url=None, issuer=provider.base_url).fetch_token()
 
 
-def test_expires_at_uses_the_clock_at_answer_time(provider):
-    provider.answer("/token", json_body={"access_token": "opaque", "expires_in": 5})
-    before = int(time.time())
+def test_expiry_counts_from_before_the_request(provider):
+    provider.answer("/token", json_body={"access_token": "opaque", "expires_in": 5}, delay=1.2)
+    before = time.time()
     result = client(provider, clock=time.time).fetch_token()
-    assert before + 5 <= result["expires_at"] <= int(time.time()) + 5
+    after = time.time()
+    assert int(before) + 5 <= result["expires_at"] < int(after) + 5
+
+
+def test_an_earlier_exp_claim_wins_over_expires_in(provider):
+    """The provider's second may have ticked before ours: its exp is the truth for a JWT."""
+    provider.answer("/token", json_body={"access_token": signed_token(exp=NOW + 4), "expires_in": 5})
+    result = client(provider).fetch_token()
+    assert (result["expires_in"], result["expires_at"]) == (5, NOW + 4)

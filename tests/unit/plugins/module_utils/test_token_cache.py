@@ -1,0 +1,281 @@
+"""The token cache: keys, margins, reuse and expiry, encryption at rest, permissions, single flight,
+and every way a broken cache must fall back to a normal token request."""
+
+from __future__ import annotations
+
+import fcntl
+import multiprocessing
+import os
+import stat
+
+import pytest
+
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import ClientOptions
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_cache import CacheKeys, TokenCache, refresh_margin
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_client import TokenClient
+
+SECRET = "cache-Secret-Value-0123456789"
+START = 1_800_000_000.0
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def cache_dir(tmp_path):
+    return str(tmp_path / "cache")
+
+
+def options(provider, cache_dir, **overrides):
+    settings = {"token_url": provider.base_url + "/token", "client_id": "app", "client_secret": SECRET, "cache_dir": cache_dir}
+    settings.update(overrides)
+    return ClientOptions.from_mapping(settings)
+
+
+def client(provider, cache_dir, clock, lock_timeout=5.0, **overrides):
+    opts = options(provider, cache_dir, **overrides)
+    return TokenClient(opts, cache=TokenCache(opts.cache_dir, clock, lock_timeout=lock_timeout), clock=clock)
+
+
+def issue(provider, expires_in=600, delay=0.0, token="tok"):
+    body = {"access_token": token, "token_type": "Bearer"}
+    if expires_in is not None:
+        body["expires_in"] = expires_in
+    provider.answer("/token", json_body=body, delay=delay)
+
+
+def token_requests(provider):
+    return sum(1 for seen in provider.requests if seen.path == "/token")
+
+
+def entries(cache_dir):
+    return [name for name in os.listdir(cache_dir) if "." not in name]
+
+
+# -- keys and margins ----------------------------------------------------------------------
+
+
+def identity(**overrides):
+    settings = {"token_url": "https://idp/token", "client_id": "app", "client_secret": SECRET}
+    settings.update(overrides)
+    opts = ClientOptions.from_mapping(settings)
+    return CacheKeys(opts.client_secret, opts.cache_identity()).name("token")
+
+
+@pytest.mark.parametrize("change", [
+    {"token_url": "https://other/token"}, {"client_id": "other"}, {"client_secret": "other-secret"},
+    {"auth_method": "client_secret_post"}, {"scope": "read"}, {"resource": "https://api/"}, {"audience": "api"},
+    {"extra_params": {"org": "1"}}, {"token_url": None, "issuer": "https://idp"},
+])
+def test_everything_that_changes_the_token_changes_the_key(change):
+    assert identity(**change) != identity()
+
+
+@pytest.mark.parametrize("change", [{"timeout": 3}, {"validate_certs": False}, {"scope": ["read", "write"]}])
+def test_transport_settings_and_scope_spelling_do_not(change):
+    baseline = identity(scope="read write") if "scope" in change else identity()
+    assert identity(**change) == baseline
+
+
+def test_key_reveals_neither_client_nor_secret():
+    name = identity()
+    assert len(name) == 64 and "app" not in name and SECRET not in name
+
+
+@pytest.mark.parametrize("expires_in, configured, margin", [(600, None, 60), (100, None, 10), (5, None, 0.5), (3600, None, 60),
+                                                             (None, None, 0), (600, 5, 5), (5, 0, 0)])
+def test_refresh_margin(expires_in, configured, margin):
+    assert refresh_margin(expires_in, configured) == pytest.approx(margin)
+
+
+# -- reuse and expiry ----------------------------------------------------------------------
+
+
+def test_reused_until_the_margin_then_renewed(provider, cache_dir, clock):
+    issue(provider, expires_in=600)
+    first = client(provider, cache_dir, clock).get_token()
+    clock.now = START + 539
+    assert client(provider, cache_dir, clock).get_token() == first
+    assert token_requests(provider) == 1
+    clock.now = START + 541
+    client(provider, cache_dir, clock).get_token()
+    assert token_requests(provider) == 2
+
+
+def test_short_tokens_are_reused_and_never_past_expiry(provider, cache_dir, clock):
+    issue(provider, expires_in=5)
+    client(provider, cache_dir, clock).get_token()
+    clock.now = START + 4.4
+    client(provider, cache_dir, clock).get_token()
+    assert token_requests(provider) == 1
+    clock.now = START + 4.6
+    client(provider, cache_dir, clock).get_token()
+    assert token_requests(provider) == 2
+
+
+def test_zero_margin_still_never_hands_out_an_expired_token(provider, cache_dir, clock):
+    issue(provider, expires_in=10)
+    client(provider, cache_dir, clock, refresh_margin=0).get_token()
+    clock.now = START + 10
+    client(provider, cache_dir, clock, refresh_margin=0).get_token()
+    assert token_requests(provider) == 2
+
+
+def test_token_without_lifetime_is_not_cached(provider, cache_dir, clock):
+    issue(provider, expires_in=None)
+    client(provider, cache_dir, clock).get_token()
+    client(provider, cache_dir, clock).get_token()
+    assert token_requests(provider) == 2 and entries(cache_dir) == []
+
+
+def test_cache_false_requests_every_time_and_writes_nothing(provider, cache_dir, clock):
+    issue(provider)
+    for _attempt in range(2):
+        TokenClient(options(provider, cache_dir, cache=False), clock=clock).get_token()
+    assert token_requests(provider) == 2 and not os.path.exists(cache_dir)
+
+
+def test_different_scopes_are_different_entries(provider, cache_dir, clock):
+    issue(provider)
+    client(provider, cache_dir, clock, scope="read").get_token()
+    client(provider, cache_dir, clock, scope="write").get_token()
+    client(provider, cache_dir, clock, scope="read").get_token()
+    assert token_requests(provider) == 2 and len(entries(cache_dir)) == 2
+
+
+def test_discovery_is_cached_too(provider, cache_dir, clock):
+    provider.answer("/.well-known/openid-configuration", json_body={"token_endpoint": provider.base_url + "/token"})
+    issue(provider, expires_in=60)
+    for step in range(3):
+        clock.now = START + 100 * step
+        client(provider, cache_dir, clock, token_url=None, issuer=provider.base_url).get_token()
+    assert token_requests(provider) == 3
+    assert sum(1 for seen in provider.requests if seen.method == "GET") == 1
+
+
+def test_expired_entries_are_removed_when_writing(provider, cache_dir, clock):
+    issue(provider, expires_in=60)
+    client(provider, cache_dir, clock, scope="old").get_token()
+    clock.now = START + 61
+    client(provider, cache_dir, clock, scope="new").get_token()
+    assert len(entries(cache_dir)) == 1
+
+
+# -- at rest ---------------------------------------------------------------------------------
+
+
+def test_entries_are_encrypted_and_private(provider, cache_dir, clock):
+    token = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJhcHAifQ.c2lnbmF0dXJl"
+    issue(provider, token=token)
+    client(provider, cache_dir, clock).get_token()
+    assert stat.S_IMODE(os.stat(cache_dir).st_mode) == 0o700
+    for name in os.listdir(cache_dir):
+        path = os.path.join(cache_dir, name)
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+        content = open(path, "rb").read()
+        for clear in (token, "eyJzdWIiOiJhcHAifQ", SECRET, "app", "Bearer"):
+            assert clear.encode() not in content
+
+
+def test_an_entry_moved_under_another_credentials_name_is_rejected(provider, cache_dir, clock):
+    issue(provider, token="first")
+    client(provider, cache_dir, clock, scope="a").get_token()
+    first_entry = entries(cache_dir)[0]
+    issue(provider, token="second")
+    client(provider, cache_dir, clock, scope="b").get_token()
+    second_entry = [name for name in entries(cache_dir) if name != first_entry][0]
+    os.replace(os.path.join(cache_dir, first_entry), os.path.join(cache_dir, second_entry))
+    fresh = client(provider, cache_dir, clock, scope="b")
+    assert fresh.get_token()["access_token"] == "second"
+    assert token_requests(provider) == 3 and "corrupt or from another secret" in fresh.warnings[0]
+
+
+# -- never worse -----------------------------------------------------------------------------
+
+
+def spoil_entry(cache_dir, how):
+    path = os.path.join(cache_dir, entries(cache_dir)[0])
+    if how == "corrupt":
+        with open(path, "r+b") as handle:
+            handle.seek(40)
+            handle.write(b"\0\0\0\0")
+    elif how == "group-readable":
+        os.chmod(path, 0o640)
+    elif how == "foreign-owned":
+        os.chown(path, 65534, 65534)
+    elif how == "unreadable":
+        os.unlink(path)
+        os.mkdir(path)
+
+
+@pytest.mark.parametrize("how, warning", [
+    ("corrupt", "is corrupt or from another secret"),
+    ("group-readable", "is not owned by this user with mode 0600"),
+    ("foreign-owned", "is not owned by this user with mode 0600"),
+    ("unreadable", "cannot be read"),
+])
+def test_bad_entries_are_ignored_with_one_warning(provider, cache_dir, clock, how, warning):
+    issue(provider)
+    client(provider, cache_dir, clock).get_token()
+    spoil_entry(cache_dir, how)
+    second = client(provider, cache_dir, clock)
+    assert second.get_token()["access_token"] == "tok"
+    assert token_requests(provider) == 2
+    assert len(second.warnings) == 1 and warning in second.warnings[0]
+    assert second.warnings[0].startswith("Token cache not used: ") and SECRET not in second.warnings[0]
+
+
+@pytest.mark.parametrize("prepare, warning", [
+    (lambda path: (os.makedirs(path), os.chmod(path, 0o755)), "must be owned by this user with mode 0700"),
+    (lambda path: (os.makedirs(path, mode=0o700), os.chown(path, 65534, 65534)), "must be owned by this user with mode 0700"),
+    (lambda path: open(path, "w").close(), "cannot be created"),
+])
+def test_bad_directories_are_ignored_with_one_warning(provider, cache_dir, clock, prepare, warning):
+    issue(provider)
+    prepare(cache_dir)
+    for _attempt in range(2):
+        attempt = client(provider, cache_dir, clock)
+        assert attempt.get_token()["access_token"] == "tok"
+        assert len(attempt.warnings) == 1 and warning in attempt.warnings[0]
+    assert token_requests(provider) == 2
+
+
+def test_a_lock_held_too_long_does_not_block_the_play(provider, cache_dir, clock):
+    issue(provider)
+    waiting = client(provider, cache_dir, clock, lock_timeout=0.2)
+    os.makedirs(cache_dir, mode=0o700)
+    with open(os.path.join(cache_dir, waiting._keys().name("token") + ".lock"), "w") as held:  # pylint: disable=protected-access
+        fcntl.flock(held, fcntl.LOCK_EX)
+        assert waiting.get_token()["access_token"] == "tok"
+    assert "was not granted within 0.2 seconds" in waiting.warnings[0]
+
+
+# -- single flight -----------------------------------------------------------------------------
+
+
+def _one_process(base_url, cache_dir, results):
+    opts = ClientOptions.from_mapping({"token_url": base_url + "/token", "client_id": "app", "client_secret": SECRET, "cache_dir": cache_dir})
+    results.put(TokenClient(opts).get_token()["access_token"])
+
+
+def test_many_processes_missing_at_once_send_one_request(provider, cache_dir):
+    issue(provider, delay=0.3, token="shared")
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    processes = [context.Process(target=_one_process, args=(provider.base_url, cache_dir, results)) for _n in range(24)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(30)
+    assert [results.get(timeout=5) for _n in processes] == ["shared"] * 24
+    assert token_requests(provider) == 1
