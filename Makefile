@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PROVIDER := tests/provider
 
-.PHONY: test sanity units integration demo clean
+.PHONY: test sanity units integration demo bench clean
 
 test: sanity units integration
 
@@ -28,6 +28,10 @@ integration: $(BIN)/.installed $(PROVIDER)/node_modules/.package-lock.json
 # Starts the local provider and API, runs the playbooks by FQCN on four local hosts, stops everything.
 demo: $(BIN)/.installed $(PROVIDER)/node_modules/.package-lock.json
 	$(BIN)/python tests/harness.py run --workdir .build/demo/provider -- demo/demo.sh
+
+# Not part of make test: real plays against the local provider, token requests and wall time per approach.
+bench: $(BIN)/.installed $(PROVIDER)/node_modules/.package-lock.json
+	$(BIN)/python tests/bench/bench.py
 
 clean:
 	rm -rf $(VENV) .build $(PROVIDER)/node_modules .pytest_cache

@@ -430,6 +430,18 @@ def _stop_child(child: subprocess.Popen[bytes], forward: bool) -> None:
     child.wait()
 
 
+def install_collection(destination: Path, bin_dir: Path) -> Path:
+    """Build the collection and install the tarball, as a user gets it; returns the collections path."""
+    build = destination / "build"
+    subprocess.run([str(bin_dir / "ansible-galaxy"), "collection", "build", str(TESTS_DIR.parent),
+                    "--output-path", str(build), "--force"], check=True, capture_output=True)
+    tarball = next(build.glob("oauth2-client_credentials-*.tar.gz"))
+    installed = destination / "collections"
+    subprocess.run([str(bin_dir / "ansible-galaxy"), "collection", "install", str(tarball),
+                    "-p", str(installed), "--force"], check=True, capture_output=True)
+    return installed
+
+
 def run(workdir: Path, command: Sequence[str]) -> int:
     """Run ``command`` against a fresh provider; return its exit status."""
     signal.signal(signal.SIGTERM, _raise_on_sigterm)

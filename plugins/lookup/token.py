@@ -118,7 +118,7 @@ from ansible.plugins.lookup import LookupBase
 
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import ClientOptions
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
-from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_client import TokenClient, missing_libraries
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_client import TokenClient
 from ansible_collections.oauth2.client_credentials.plugins.plugin_utils.controller_options import option_variables, resolve_options
 
 OUTPUT_FIELDS = {"access_token": "access_token", "header": "authorization"}
@@ -128,10 +128,6 @@ class LookupModule(LookupBase):
     def run(self, terms, variables=None, **kwargs):
         if terms:
             raise AnsibleLookupError("oauth2.client_credentials.token takes no positional terms: pass options as keyword arguments.")
-        missing = missing_libraries()
-        if missing:
-            raise AnsibleLookupError("oauth2.client_credentials.token needs the Python packages %s on the controller: pip install %s"
-                                     % (", ".join(missing), " ".join(missing)))
         self.set_options(var_options=option_variables(variables, self._templar), direct=kwargs)
         try:
             options = resolve_options(

@@ -6,21 +6,25 @@
 Front ends build ClientOptions, call TokenClient(options).get_token(), show its warnings, and shape the
 token result dict for their users. Authentication, transport, caching and response parsing are the
 pieces it composes; each can be handed in to replace the default.
+
+Ansible imports collection code from source in every forked worker, so the request path (transport,
+discovery, response parsing, and through them requests, ssl and PyJWT) is imported only when a token
+is actually requested: a lookup answered from the cache never pays for it.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import time
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_auth import ClientAuth, client_auth_for
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import ClientOptions
-from ansible_collections.oauth2.client_credentials.plugins.module_utils.discovery import discover_token_endpoint
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error, redact
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_cache import DISCOVERY_LIFETIME, CacheKeys, TokenCache
-from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_response import token_result
-from ansible_collections.oauth2.client_credentials.plugins.module_utils.transport import Transport, require_secure_url
+
+if TYPE_CHECKING:
+    from ansible_collections.oauth2.client_credentials.plugins.module_utils.transport import Transport
 
 # Import name and the distribution to install, for the "missing library" message of each front end.
 REQUIRED_LIBRARIES = (("requests", "requests"), ("jwt", "PyJWT"), ("cryptography", "cryptography"))
@@ -43,7 +47,7 @@ class TokenClient:
     ) -> None:
         self.options = options
         self._auth: ClientAuth = client_auth_for(options.auth_method, options.client_id, options.client_secret)
-        self._transport = transport or Transport(options.validate_certs, options.ca_path, options.timeout)
+        self._given_transport = transport
         self._cache = cache or (TokenCache(options.cache_dir, clock, lock_timeout=2 * options.timeout + 5) if options.cache else None)
         self._cache_keys: Optional[CacheKeys] = None
         self._clock = clock
@@ -57,32 +61,56 @@ class TokenClient:
         """A token with more than its refresh margin left: from the cache if there is one, else a new one."""
         if self._cache is None:
             return self.fetch_token()
-        return self._cache.get_or_fetch(self._keys(), "token", self.fetch_token, self.options.refresh_margin)
+        try:
+            keys = self._keys()
+        except ImportError:  # no cryptography: fetch_token says what to install
+            return self.fetch_token()
+        return self._cache.get_or_fetch(keys, "token", self.fetch_token, self.options.refresh_margin)
 
     def fetch_token(self) -> Dict[str, Any]:
         """Ask the provider for a new token; any failure surfaces as OAuth2Error with secrets blanked out."""
+        from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_response import token_result  # pylint: disable=import-outside-toplevel
+
+        missing = missing_libraries()
+        if missing:
+            raise OAuth2Error("Requesting a token needs the Python packages %s where this runs: pip install %s"
+                              % (", ".join(missing), " ".join(missing)))
         try:
             endpoint = self.token_endpoint()
             form, headers = self.token_request()
             # Lifetimes count from before the request: the provider's clock started no earlier.
             sent_at = self._clock()
-            response = self._transport.post_form(endpoint, "Token endpoint", form, headers)
+            response = self._transport().post_form(endpoint, "Token endpoint", form, headers)
             return token_result(response, sent_at)
         except OAuth2Error as exc:
             raise OAuth2Error(redact(str(exc), self._auth.sensitive_values())) from None
 
     def token_endpoint(self) -> str:
+        from ansible_collections.oauth2.client_credentials.plugins.module_utils.discovery import (  # pylint: disable=import-outside-toplevel
+            discover_token_endpoint,
+        )
+        from ansible_collections.oauth2.client_credentials.plugins.module_utils.transport import (  # pylint: disable=import-outside-toplevel
+            require_secure_url,
+        )
+
         if self.options.token_url:
             return require_secure_url(self.options.token_url, "token_url")
         issuer = self.options.issuer or ""
         if self._cache is None:
-            return discover_token_endpoint(self._transport, issuer)
+            return discover_token_endpoint(self._transport(), issuer)
 
         def discover() -> Dict[str, Any]:
-            return {"token_endpoint": discover_token_endpoint(self._transport, issuer),
+            return {"token_endpoint": discover_token_endpoint(self._transport(), issuer),
                     "expires_in": DISCOVERY_LIFETIME, "expires_at": int(self._clock()) + DISCOVERY_LIFETIME}
 
         return self._cache.get_or_fetch(self._keys(), "discovery", discover, None)["token_endpoint"]
+
+    def _transport(self) -> "Transport":
+        if self._given_transport is None:
+            from ansible_collections.oauth2.client_credentials.plugins.module_utils.transport import Transport  # pylint: disable=import-outside-toplevel
+
+            self._given_transport = Transport(self.options.validate_certs, self.options.ca_path, self.options.timeout)
+        return self._given_transport
 
     def _keys(self) -> CacheKeys:
         if self._cache_keys is None:

@@ -19,7 +19,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests"))
 
-from harness import Provider  # noqa: E402  pylint: disable=wrong-import-position
+from harness import Provider, install_collection  # noqa: E402  pylint: disable=wrong-import-position
 
 BIN = Path(sys.executable).parent
 JWT_PATTERN = re.compile(r"eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+")
@@ -34,14 +34,7 @@ def provider(tmp_path_factory) -> Iterator[Provider]:
 @pytest.fixture(scope="session")
 def collections_path(tmp_path_factory) -> Path:
     """The collection built into a tarball and installed from it, as a user gets it."""
-    build = tmp_path_factory.mktemp("build")
-    subprocess.run([BIN / "ansible-galaxy", "collection", "build", str(REPO), "--output-path", str(build)],
-                   check=True, capture_output=True)
-    tarball = next(build.glob("oauth2-client_credentials-*.tar.gz"))
-    installed = tmp_path_factory.mktemp("collections")
-    subprocess.run([BIN / "ansible-galaxy", "collection", "install", str(tarball), "-p", str(installed)],
-                   check=True, capture_output=True)
-    return installed
+    return install_collection(tmp_path_factory.mktemp("collection"), BIN)
 
 
 @dataclass

@@ -92,8 +92,9 @@ def test_key_reveals_neither_client_nor_secret():
     assert len(name) == 64 and "app" not in name and SECRET not in name
 
 
-@pytest.mark.parametrize("expires_in, configured, margin", [(600, None, 60), (100, None, 10), (5, None, 0.5), (3600, None, 60),
-                                                             (None, None, 0), (600, 5, 5), (5, 0, 0)])
+@pytest.mark.parametrize("expires_in, configured, margin", [
+    (600, None, 60), (100, None, 10), (5, None, 0.5), (3600, None, 60), (None, None, 0), (600, 5, 5), (5, 0, 0),
+])
 def test_refresh_margin(expires_in, configured, margin):
     assert refresh_margin(expires_in, configured) == pytest.approx(margin)
 
