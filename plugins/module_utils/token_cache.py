@@ -13,6 +13,8 @@ warning and a normal token request, never a failure.
 from __future__ import annotations
 
 import errno
+import hashlib
+import hmac
 import json
 import os
 import stat
@@ -41,20 +43,17 @@ class CacheKeys:
     """The names and the encryption key of one credential set's entries, all derived from its secret."""
 
     def __init__(self, secret: str, identity: Sequence[Any]) -> None:
-        from cryptography.hazmat.primitives import hashes, hmac  # pylint: disable=import-outside-toplevel
+        from cryptography.hazmat.primitives import hashes  # pylint: disable=import-outside-toplevel
         from cryptography.hazmat.primitives.kdf.hkdf import HKDF  # pylint: disable=import-outside-toplevel
 
         material = HKDF(algorithm=hashes.SHA256(), length=64, salt=b"oauth2.client_credentials token cache v1",
                         info=b"name+encryption").derive(secret.encode("utf-8"))
         self._name_key, self.encryption_key = material[:32], material[32:]
-        self._hmac, self._hashes = hmac, hashes
         self.identity = json.dumps(list(identity), separators=(",", ":"), sort_keys=True).encode("utf-8")
 
     def name(self, purpose: str) -> str:
         """The file name of an entry: a keyed hash of everything that changes what is cached."""
-        mac = self._hmac.HMAC(self._name_key, self._hashes.SHA256())
-        mac.update(purpose.encode("utf-8") + b"\0" + self.identity)
-        return mac.finalize().hex()
+        return hmac.new(self._name_key, purpose.encode("utf-8") + b"\0" + self.identity, hashlib.sha256).hexdigest()
 
 
 class TokenCache:
@@ -150,8 +149,8 @@ class TokenCache:
             except (OSError, struct.error):
                 continue
             if expires_at < now:
+                # Its lock file stays: another process may hold it while renewing this very entry.
                 _remove(path)
-                _remove(path + ".lock")
 
     def _warn(self, problem: str) -> bool:
         if not self.warnings:
