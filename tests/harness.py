@@ -70,6 +70,14 @@ def _write_private(path: Path, data: bytes) -> None:
         handle.write(data)
 
 
+def _key_usage(**allowed: bool) -> x509.KeyUsage:
+    """A KeyUsage extension that allows only what is named."""
+    flags = dict.fromkeys(("digital_signature", "content_commitment", "key_encipherment", "data_encipherment",
+                           "key_agreement", "key_cert_sign", "crl_sign", "encipher_only", "decipher_only"), False)
+    flags.update(allowed)
+    return x509.KeyUsage(**flags)
+
+
 def make_tls_material(directory: Path) -> TlsMaterial:
     """Create a fresh CA and a 127.0.0.1/localhost server certificate.
 
@@ -99,12 +107,7 @@ def make_tls_material(directory: Path) -> TlsMaterial:
             x509.BasicConstraints(ca=True, path_length=0), critical=True
         )
         .add_extension(
-            x509.KeyUsage(
-                digital_signature=False, content_commitment=False,
-                key_encipherment=False, data_encipherment=False,
-                key_agreement=False, key_cert_sign=True, crl_sign=True,
-                encipher_only=False, decipher_only=False,
-            ),
+            _key_usage(key_cert_sign=True, crl_sign=True),
             critical=True,
         )
         .add_extension(ca_ski, critical=False)
@@ -133,12 +136,7 @@ def make_tls_material(directory: Path) -> TlsMaterial:
             x509.BasicConstraints(ca=False, path_length=None), critical=True
         )
         .add_extension(
-            x509.KeyUsage(
-                digital_signature=True, content_commitment=False,
-                key_encipherment=False, data_encipherment=False,
-                key_agreement=False, key_cert_sign=False, crl_sign=False,
-                encipher_only=False, decipher_only=False,
-            ),
+            _key_usage(digital_signature=True),
             critical=True,
         )
         .add_extension(

@@ -10,6 +10,14 @@ CREDENTIALS_VARS = """
   vars_files: [secrets.yml]
 """
 
+# Configured the way a pipeline's group_vars would: oauth2_* variables pointing at vault-encrypted ones.
+OAUTH2_VARIABLES = CREDENTIALS_VARS + """  vars:
+    oauth2_issuer: "{{ issuer }}"
+    oauth2_ca_path: "{{ ca_path }}"
+    oauth2_client_id: "{{ vault_client_id }}"
+    oauth2_client_secret: "{{ vault_client_secret }}"
+"""
+
 
 def vaulted_vars(ansible, client: str, prefix: str = "vault") -> None:
     """secrets.yml with the client's id in clear and its secret as an inline vault string, as users keep them."""
@@ -20,13 +28,7 @@ def vaulted_vars(ansible, client: str, prefix: str = "vault") -> None:
 
 def test_three_output_forms_with_discovery_and_vault_inline_variables(ansible):
     vaulted_vars(ansible, "basic")
-    run = ansible.playbook(CREDENTIALS_VARS + """
-  vars:
-    oauth2_issuer: "{{ issuer }}"
-    oauth2_ca_path: "{{ ca_path }}"
-    oauth2_client_id: "{{ vault_client_id }}"
-    oauth2_client_secret: "{{ vault_client_secret }}"
-  tasks:
+    run = ansible.playbook(OAUTH2_VARIABLES + """  tasks:
     - name: All three forms
       ansible.builtin.set_fact:
         bare: "{{ lookup('oauth2.client_credentials.token', scope=['read', 'write']) }}"
@@ -192,13 +194,7 @@ def test_nothing_secret_at_maximum_verbosity(ansible):
     """-vvvv with a log file: no secret anywhere, and the token only where the playbook prints it."""
     vaulted_vars(ansible, "basic")
     token_file = ansible.directory / "token.txt"
-    run = ansible.playbook(CREDENTIALS_VARS + """
-  vars:
-    oauth2_issuer: "{{ issuer }}"
-    oauth2_ca_path: "{{ ca_path }}"
-    oauth2_client_id: "{{ vault_client_id }}"
-    oauth2_client_secret: "{{ vault_client_secret }}"
-  tasks:
+    run = ansible.playbook(OAUTH2_VARIABLES + """  tasks:
     - name: Use the token downstream
       ansible.builtin.uri:
         url: "{{ api_url }}"
