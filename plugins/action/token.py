@@ -12,7 +12,7 @@ from ansible.plugins.action import ActionBase
 from ansible.plugins.loader import lookup_loader
 
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
-from ansible_collections.oauth2.client_credentials.plugins.plugin_utils.controller_options import option_variables, resolve_options
+from ansible_collections.oauth2.client_credentials.plugins.plugin_utils.controller_options import resolve_options
 
 try:
     from ansible.module_utils.secrets import register_secret
@@ -49,8 +49,7 @@ class ActionModule(ActionBase):
         passthrough = {name: args.pop(name) for name in MODULE_ONLY_ARGS if name in args}
         # The lookup declares the same options with the same sources; reading through it keeps the two in step.
         options_plugin = lookup_loader.get(MODULE, loader=self._loader, templar=self._templar)
-        options_plugin.set_options(var_options=option_variables(task_vars, self._templar), direct=args)
-        options = resolve_options(options_plugin, self._loader, self._find_credentials_file)
+        options = resolve_options(options_plugin, task_vars, args, self._templar, self._loader, self._find_credentials_file)
         unknown = sorted(set(args) - set(options))
         if unknown:
             raise OAuth2Error("Unsupported parameters for %s: %s." % (MODULE, ", ".join(unknown)))

@@ -119,7 +119,7 @@ from ansible.plugins.lookup import LookupBase
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import ClientOptions
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_client import TokenClient
-from ansible_collections.oauth2.client_credentials.plugins.plugin_utils.controller_options import option_variables, resolve_options
+from ansible_collections.oauth2.client_credentials.plugins.plugin_utils.controller_options import resolve_options
 
 OUTPUT_FIELDS = {"access_token": "access_token", "header": "authorization"}
 
@@ -128,10 +128,9 @@ class LookupModule(LookupBase):
     def run(self, terms, variables=None, **kwargs):
         if terms:
             raise AnsibleLookupError("oauth2.client_credentials.token takes no positional terms: pass options as keyword arguments.")
-        self.set_options(var_options=option_variables(variables, self._templar), direct=kwargs)
         try:
             options = resolve_options(
-                self, self._loader,
+                self, variables, kwargs, self._templar, self._loader,
                 lambda path: self.find_file_in_search_path(variables, "files", os.path.expanduser(path), ignore_missing=True),
             )
             client = TokenClient(ClientOptions.from_mapping(options))

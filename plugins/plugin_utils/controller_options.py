@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Set
 
+from ansible import constants as C
 from ansible.errors import AnsibleError
 
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import OPTION_NAMES
@@ -20,7 +21,7 @@ from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors i
 VARIABLE_PREFIX = "oauth2_"
 
 
-def option_variables(variables: Optional[Mapping[str, Any]], templar: Any) -> Dict[str, Any]:
+def _option_variables(variables: Optional[Mapping[str, Any]], templar: Any) -> Dict[str, Any]:
     """The oauth2_* variables, templated before the option machinery type-checks them.
 
     Variables usually point elsewhere (oauth2_client_secret: "{{ vault_client_secret }}"); a path option
@@ -31,16 +32,25 @@ def option_variables(variables: Optional[Mapping[str, Any]], templar: Any) -> Di
 
 def resolve_options(
     plugin: Any,
+    variables: Optional[Mapping[str, Any]],
+    direct: Mapping[str, Any],
+    templar: Any,
     loader: Any,
     find_file: Callable[[str], Optional[str]],
     names: Iterable[str] = OPTION_NAMES,
 ) -> Dict[str, Any]:
-    """Options by precedence: direct, then variable / environment / ansible.cfg, then credentials_file, then default."""
+    """Configure plugin and return its options by precedence: direct, then variable / environment /
+    ansible.cfg, then credentials_file, then default."""
     names = tuple(names)
+    var_options = _option_variables(variables, templar)
+    plugin.set_options(var_options=var_options, direct=dict(direct))
     options: Dict[str, Any] = {}
     defaulted: Set[str] = set()
     for name in names:
-        value, origin = plugin.get_option_and_origin(name)
+        # Asked of the config manager, not the plugin: before 2.19 a plugin reports origins without direct or var values.
+        value, origin = C.config.get_config_value_and_origin(
+            name, plugin_type=plugin.plugin_type, plugin_name=plugin._load_name, variables=var_options, direct=direct  # pylint: disable=protected-access
+        )
         if origin == "default":
             defaulted.add(name)
         options[name] = value

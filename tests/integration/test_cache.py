@@ -92,5 +92,7 @@ def test_an_unsafe_cache_directory_costs_a_warning_not_the_play(ansible):
     run = ansible.playbook(LOOKUP_TWICE, "-i", "inventory.ini", "--forks", "10", "-e", "oauth2_cache_dir=" + str(cache))
     assert run.returncode == 0, run.output
     assert ansible.provider.token_requests() == 40
-    assert run.output.count("[WARNING]: Token cache not used: the token cache directory %s must be owned by this user with mode 0700" % cache) == 1
+    warning = "[WARNING]: Token cache not used: the token cache directory %s must be owned by this user with mode 0700" % cache
+    unwrapped = "".join(run.output.split())  # older ansible-core wraps warnings, even inside long paths
+    assert unwrapped.count("".join(warning.split())) == 1, "one warning, not one per fork"
     assert os.listdir(cache) == []
