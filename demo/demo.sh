@@ -23,7 +23,9 @@ PY
 printf '[app]\n' > inventory.ini
 for n in 1 2 3 4; do printf 'web%d ansible_connection=local\n' "$n" >> inventory.ini; done
 
-export ANSIBLE_COLLECTIONS_PATH=$PWD/collections ANSIBLE_LOCALHOST_WARNING=false ANSIBLE_PYTHON_INTERPRETER=$bin/python
+# The demo keeps its token cache to itself, not in ~/.ansible.
+export ANSIBLE_COLLECTIONS_PATH=$PWD/collections ANSIBLE_LOCALHOST_WARNING=false ANSIBLE_PYTHON_INTERPRETER=$bin/python \
+    ANSIBLE_OAUTH2_CACHE_DIR=$PWD/token-cache
 common=(-i inventory.ini -e @vault_creds.yml --vault-password-file vault-pass.txt
         -e "oauth2_issuer=$OAUTH2_TEST_ISSUER" -e "oauth2_ca_path=$OAUTH2_TEST_CA_PATH" -e oauth2_scope=read)
 

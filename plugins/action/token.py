@@ -50,9 +50,6 @@ class ActionModule(ActionBase):
         # The lookup declares the same options with the same sources; reading through it keeps the two in step.
         options_plugin = lookup_loader.get(MODULE, loader=self._loader, templar=self._templar)
         options = resolve_options(options_plugin, task_vars, args, self._templar, self._loader, self._find_credentials_file)
-        unknown = sorted(set(args) - set(options))
-        if unknown:
-            raise OAuth2Error("Unsupported parameters for %s: %s." % (MODULE, ", ".join(unknown)))
         # Its values are in options now; the file itself never travels to the target.
         options.pop("credentials_file")
         return dict({name: value for name, value in options.items() if value is not None}, **passthrough)

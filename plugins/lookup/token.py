@@ -116,7 +116,7 @@ import os
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
-from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import ClientOptions
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import OPTION_NAMES, ClientOptions
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_client import TokenClient
 from ansible_collections.oauth2.client_credentials.plugins.plugin_utils.controller_options import resolve_options
@@ -132,6 +132,7 @@ class LookupModule(LookupBase):
             options = resolve_options(
                 self, variables, kwargs, self._templar, self._loader,
                 lambda path: self.find_file_in_search_path(variables, "files", os.path.expanduser(path), ignore_missing=True),
+                OPTION_NAMES + ("output",),
             )
             client = TokenClient(ClientOptions.from_mapping(options))
             result = client.get_token()
@@ -139,5 +140,5 @@ class LookupModule(LookupBase):
             raise AnsibleLookupError(str(exc)) from None
         for warning in client.warnings:
             self._display.warning(warning)
-        output = self.get_option("output")
+        output = options["output"]
         return [result if output == "full" else result[OUTPUT_FIELDS[output]]]

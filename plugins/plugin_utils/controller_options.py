@@ -39,11 +39,14 @@ def resolve_options(
     find_file: Callable[[str], Optional[str]],
     names: Iterable[str] = OPTION_NAMES,
 ) -> Dict[str, Any]:
-    """Configure plugin and return its options by precedence: direct, then variable / environment /
-    ansible.cfg, then credentials_file, then default."""
+    """The plugin's options by precedence: direct, then variable / environment / ansible.cfg, then
+    credentials_file, then default, each resolved and type-checked once by Ansible's config manager."""
     names = tuple(names)
+    unknown = sorted(set(direct) - set(names))
+    if unknown:
+        raise OAuth2Error("Unknown option %s for oauth2.client_credentials.token: the options are %s."
+                          % (", ".join(unknown), ", ".join(sorted(names))))
     var_options = _option_variables(variables, templar)
-    plugin.set_options(var_options=var_options, direct=dict(direct))
     options: Dict[str, Any] = {}
     defaulted: Set[str] = set()
     for name in names:

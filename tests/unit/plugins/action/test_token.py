@@ -78,5 +78,5 @@ def test_oauth2_variables_and_environment_are_read_like_the_lookup(monkeypatch):
 
 
 def test_unknown_argument_fails_before_anything_runs():
-    with pytest.raises(AnsibleActionFail, match=r"Unsupported parameters for oauth2.client_credentials.token: colour"):
+    with pytest.raises(AnsibleActionFail, match=r"Unknown option colour for oauth2.client_credentials.token: the options are audience, "):
         run_action({"token_url": "https://idp/token", "colour": "blue"})

@@ -131,6 +131,11 @@ def test_missing_credentials_file():
         run_lookup(credentials_file="/nonexistent/creds.yml", token_url="https://idp.example.com/token")
 
 
+def test_misspelt_keyword_is_refused():
+    with pytest.raises(AnsibleError, match=r"Unknown option clientid for oauth2.client_credentials.token: the options are audience, "):
+        run_lookup(clientid="x", token_url="https://idp.example.com/token")
+
+
 def test_positional_terms_are_refused():
     lookup = lookup_loader.get("oauth2.client_credentials.token", loader=DataLoader(), templar=None)
     with pytest.raises(AnsibleError, match="takes no positional terms"):
