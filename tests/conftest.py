@@ -1,8 +1,10 @@
-"""Makes the repository importable as ansible_collections.oauth2.client_credentials for pytest."""
+"""Makes the repository importable as ansible_collections.oauth2.client_credentials for pytest,
+and the test harness (tests/harness.py) importable as harness."""
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -21,3 +23,4 @@ def _link_collection() -> None:
 
 
 _link_collection()
+sys.path.insert(0, str(REPO / "tests"))

@@ -16,10 +16,7 @@ from urllib.parse import quote_plus
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tests"))
-
-from harness import Provider, install_collection  # noqa: E402  pylint: disable=wrong-import-position
+from harness import Provider, install_collection
 
 BIN = Path(sys.executable).parent
 JWT_PATTERN = re.compile(r"eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+")

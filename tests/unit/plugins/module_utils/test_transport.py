@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import socket
 import ssl
-import subprocess
 import threading
 from http.server import HTTPServer
 
 import pytest
 
+from harness import make_tls_material
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.transport import MAX_BODY_BYTES, Transport, require_secure_url
 
@@ -67,14 +67,8 @@ def test_oversized_answer_is_refused(provider):
 
 @pytest.fixture(scope="module")
 def tls_server(tmp_path_factory):
-    """An https server whose self-signed certificate no default trust store knows."""
-    directory = tmp_path_factory.mktemp("tls")
-    cert, key = directory / "cert.pem", directory / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )
+    """An https server whose certificate comes from a CA of this test run, which no default trust store knows."""
+    tls = make_tls_material(tmp_path_factory.mktemp("tls"))
     from http.server import BaseHTTPRequestHandler  # pylint: disable=import-outside-toplevel
 
     class Handler(BaseHTTPRequestHandler):
@@ -89,23 +83,23 @@ def tls_server(tmp_path_factory):
 
     server = HTTPServer(("127.0.0.1", 0), Handler)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
+    context.load_cert_chain(tls.cert_path, tls.key_path)
     server.socket = context.wrap_socket(server.socket, server_side=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield "https://127.0.0.1:%d/" % server.server_address[1], str(cert)
+    yield "https://127.0.0.1:%d/" % server.server_address[1], str(tls.ca_path)
     server.shutdown()
 
 
 def test_untrusted_certificate_says_set_ca_path(tls_server):
     url = tls_server[0]
-    with pytest.raises(OAuth2Error, match=r"failed TLS verification \(certificate verify failed: self.signed certificate\): set ca_path"):
+    with pytest.raises(OAuth2Error, match=r"failed TLS verification \(certificate verify failed: unable to get local issuer certificate\): set ca_path"):
         Transport().get(url, "OpenID discovery document")
 
 
 def test_ca_path_wins_over_requests_ca_bundle(tls_server, monkeypatch):
-    url, cert = tls_server
+    url, ca_path = tls_server
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
-    assert Transport(ca_path=cert).get(url, "discovery").status == 200
+    assert Transport(ca_path=ca_path).get(url, "discovery").status == 200
 
 
 def test_validate_certs_false_skips_verification(tls_server):
