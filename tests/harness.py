@@ -78,6 +78,22 @@ def _key_usage(**allowed: bool) -> x509.KeyUsage:
     return x509.KeyUsage(**flags)
 
 
+def _one_day_certificate(
+    subject: x509.Name, issuer: x509.Name, public_key: ec.EllipticCurvePublicKey
+) -> x509.CertificateBuilder:
+    """What the CA and the server certificate share: names, key, serial, and a validity of one day."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+    )
+
+
 def make_tls_material(directory: Path) -> TlsMaterial:
     """Create a fresh CA and a 127.0.0.1/localhost server certificate.
 
@@ -86,9 +102,6 @@ def make_tls_material(directory: Path) -> TlsMaterial:
     one day; keys are EC P-256 and only the server key is written.
     """
     directory.mkdir(parents=True, exist_ok=True)
-    now = datetime.datetime.now(datetime.timezone.utc)
-    not_before = now - datetime.timedelta(minutes=5)
-    not_after = now + datetime.timedelta(days=1)
 
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name(
@@ -96,13 +109,7 @@ def make_tls_material(directory: Path) -> TlsMaterial:
     )
     ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())
     ca_cert = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
+        _one_day_certificate(ca_name, ca_name, ca_key.public_key())
         .add_extension(
             x509.BasicConstraints(ca=True, path_length=0), critical=True
         )
@@ -116,15 +123,11 @@ def make_tls_material(directory: Path) -> TlsMaterial:
 
     key = ec.generate_private_key(ec.SECP256R1())
     cert = (
-        x509.CertificateBuilder()
-        .subject_name(
-            x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+        _one_day_certificate(
+            x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]),
+            ca_name,
+            key.public_key(),
         )
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
         .add_extension(
             x509.SubjectAlternativeName([
                 x509.IPAddress(ipaddress.IPv4Address("127.0.0.1")),
