@@ -30,31 +30,39 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         task_vars = task_vars or {}
-        try:
-            module_args = self._module_args(task_vars)
-        except OAuth2Error as exc:
-            raise AnsibleActionFail(str(exc)) from None
-        result.update(self._execute_module(module_name=MODULE, module_args=module_args, task_vars=task_vars))
-        token = result.get("token")
-        if isinstance(token, dict) and not result.get("failed"):
-            # The result carries the token: hide it from callbacks and logs; register keeps the real values.
-            result["_ansible_no_log"] = True
-            if register_secret is not None:
-                register_secret(token["access_token"])
-        return result
-
-    def _module_args(self, task_vars):
-        """Task arguments, then oauth2_* variables / ANSIBLE_OAUTH2_* / ansible.cfg, then credentials_file."""
         args = dict(self._task.args)
         passthrough = {name: args.pop(name) for name in MODULE_ONLY_ARGS if name in args}
-        # The lookup declares the same options with the same sources; reading through it keeps the two in step.
-        options_plugin = lookup_loader.get(MODULE, loader=self._loader, templar=self._templar)
-        options = resolve_options(options_plugin, task_vars, args, self._templar, self._loader, self._find_credentials_file)
-        # Its values are in options now; the file itself never travels to the target.
-        options.pop("credentials_file")
-        return dict({name: value for name, value in options.items() if value is not None}, **passthrough)
+        try:
+            # The lookup declares the same options with the same sources; reading through it keeps the two in step.
+            options_plugin = lookup_loader.get(MODULE, loader=self._loader, templar=self._templar)
+            options = resolve_options(options_plugin, task_vars, args, self._templar, self._loader, self._find_file)
+        except OAuth2Error as exc:
+            raise AnsibleActionFail(str(exc)) from None
+        # Its values are in the options now; the credentials file itself never travels to the target.
+        module_args = {name: value for name, value in options.values.items() if value is not None and name != "credentials_file"}
+        result.update(self._execute_module(module_name=MODULE, module_args=dict(module_args, **passthrough), task_vars=task_vars))
+        if options.warnings:
+            result["warnings"] = options.warnings + result.get("warnings", [])
+        if result.get("failed") and result.get("oauth2_error"):
+            result["msg"] = options.explain(result.get("msg", ""), result["oauth2_error"])
+            # ansible-core 2.19+ keeps a summary of the module's own message here; it would show the line without the origins.
+            result.pop("exception", None)
+        elif isinstance(result.get("token"), dict):
+            self._censor(result)
+        return result
 
-    def _find_credentials_file(self, path):
+    def _censor(self, result):
+        """The result carries the token: hide it from callbacks and logs, unless the task itself says no_log: false.
+
+        register keeps the real values either way.
+        """
+        if register_secret is not None:
+            register_secret(result["token"]["access_token"])
+        if "no_log" in (self._task.get_ds() or {}) and not self._task.no_log:
+            return
+        result["_ansible_no_log"] = True
+
+    def _find_file(self, path):
         try:
             return self._find_needle("files", os.path.expanduser(path))
         except AnsibleError:

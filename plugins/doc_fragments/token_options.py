@@ -76,7 +76,9 @@ options:
     description:
       - A PEM file (or directory) of CA certificates to trust for the provider instead of the system store.
       - Takes precedence over the E(REQUESTS_CA_BUNDLE) environment variable.
-    type: path
+      - A relative path is searched on the controller like O(credentials_file), in the C(files/) of the role or play,
+        then relative to the playbook. An absolute path, or one starting with C(~), is read where the plugin or module runs.
+    type: str
   timeout:
     description:
       - Seconds to wait for the provider to connect and to answer each request.
@@ -88,7 +90,8 @@ options:
         for example C(token_url) or C(scope).
       - The file may be encrypted with C(ansible-vault encrypt); it is decrypted on the controller with the play's vault secrets.
       - A relative path is searched like the C(files/) of the role or play, then relative to the playbook.
-      - Options set in any other way (directly, by variable, environment or C(ansible.cfg)) take precedence over the file.
+      - Options set in any other way (directly, by variable, environment or C(ansible.cfg)) take precedence over the file;
+        a warning says so when a variable, environment variable or C(ansible.cfg) overrides a value the file sets.
     type: str
   cache:
     description:
@@ -106,7 +109,8 @@ options:
       - Directory of the token cache. Created with mode 0700; if it exists it must be owned by the user with mode 0700,
         otherwise the cache is not used (with one warning) and tokens are requested normally.
       - Defaults to C(~/.ansible/oauth2_client_credentials/cache) of the user the plugin runs as.
-    type: path
+      - C(~) is expanded where the plugin or module runs, for the user it runs as, like the default.
+    type: str
   refresh_margin:
     description:
       - Seconds before expiry at which a cached token is no longer handed out and a new one is requested.

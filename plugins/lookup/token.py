@@ -15,6 +15,10 @@ description:
   - Every option can also be set by an C(oauth2_<option>) variable, and, except O(extra_params), by an
     E(ANSIBLE_OAUTH2_<OPTION>) environment variable or the C([oauth2_client_credentials]) section of C(ansible.cfg)
     (not O(client_secret)). Keyword arguments take precedence.
+  - Only the C(oauth2_<option>) variables of the options below are read, and only for options not given as keyword
+    arguments; other variables whose names start with C(oauth2_) are never evaluated.
+  - When the provider refuses the client (C(invalid_client), C(unauthorized_client)), the error says where the client id
+    and secret came from (argument, variable, environment, C(ansible.cfg) or O(credentials_file)), never their values.
   - The client secret is never shown in messages. The returned token is a secret too; set C(no_log) on tasks that print it.
   - Takes no positional terms.
 author:
@@ -134,11 +138,16 @@ class LookupModule(LookupBase):
                 lambda path: self.find_file_in_search_path(variables, "files", os.path.expanduser(path), ignore_missing=True),
                 OPTION_NAMES + ("output",),
             )
-            client = TokenClient(ClientOptions.from_mapping(options))
-            result = client.get_token()
         except OAuth2Error as exc:
             raise AnsibleLookupError(str(exc)) from None
+        for warning in options.warnings:
+            self._display.warning(warning)
+        try:
+            client = TokenClient(ClientOptions.from_mapping(options.values))
+            result = client.get_token()
+        except OAuth2Error as exc:
+            raise AnsibleLookupError(options.explain(str(exc), exc.error_code)) from None
         for warning in client.warnings:
             self._display.warning(warning)
-        output = options["output"]
+        output = options.values["output"]
         return [result if output == "full" else result[OUTPUT_FIELDS[output]]]

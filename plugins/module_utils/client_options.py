@@ -34,11 +34,11 @@ CLIENT_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
     "audience": {"type": "str"},
     "extra_params": {"type": "dict"},
     "validate_certs": {"type": "bool", "default": True},
-    "ca_path": {"type": "path"},
+    "ca_path": {"type": "str"},
     "timeout": {"type": "float", "default": 10.0},
     "credentials_file": {"type": "str"},
     "cache": {"type": "bool", "default": True},
-    "cache_dir": {"type": "path"},
+    "cache_dir": {"type": "str"},
     "refresh_margin": {"type": "float"},
 }
 
@@ -78,7 +78,7 @@ class ClientOptions:
         auth_method = _optional_text(options, "auth_method") or "client_secret_basic"
         if auth_method not in AUTH_METHODS:
             raise OAuth2Error("auth_method %r is not supported: use one of %s." % (auth_method, ", ".join(AUTH_METHODS)))
-        ca_path = _optional_text(options, "ca_path")
+        ca_path = _optional_path(options, "ca_path")
         if ca_path and not os.path.exists(ca_path):
             raise OAuth2Error("ca_path %s does not exist: give the PEM file (or directory) of the CA that signed the provider's certificate." % ca_path)
         return cls(
@@ -95,7 +95,7 @@ class ClientOptions:
             ca_path=ca_path,
             timeout=10.0 if options.get("timeout") is None else _seconds(options["timeout"], "timeout", allow_zero=False),
             cache=_boolean(options.get("cache"), "cache"),
-            cache_dir=_optional_text(options, "cache_dir"),
+            cache_dir=_optional_path(options, "cache_dir"),
             refresh_margin=None if options.get("refresh_margin") is None else _seconds(options["refresh_margin"], "refresh_margin", allow_zero=True),
         )
 
@@ -112,6 +112,12 @@ def _optional_text(options: Mapping[str, Any], name: str) -> Optional[str]:
     if not isinstance(value, str):
         raise OAuth2Error("%s must be a string, not %s." % (name, type(value).__name__))
     return value.strip() or None
+
+
+def _optional_path(options: Mapping[str, Any], name: str) -> Optional[str]:
+    """Paths are expanded here, where the code runs: for the module that is the host and user it runs as."""
+    value = _optional_text(options, name)
+    return os.path.expanduser(value) if value else None
 
 
 def _required_text(options: Mapping[str, Any], name: str, meaning: str) -> str:

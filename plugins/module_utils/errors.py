@@ -5,13 +5,21 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, Optional
 
 REDACTED = "********"
 
 
 class OAuth2Error(ValueError):
-    """A problem the user can act on, already phrased as one line that names the option or endpoint."""
+    """A problem the user can act on, already phrased as one line that names the option or endpoint.
+
+    error_code is the provider's OAuth error code (RFC 6749 section 5.2) when it refused the request, so a
+    front end can add what only it knows, such as where the credentials came from.
+    """
+
+    def __init__(self, message: str, error_code: Optional[str] = None) -> None:
+        super().__init__(message)
+        self.error_code = error_code
 
 
 def redact(text: str, sensitive_values: Iterable[str]) -> str:

@@ -83,7 +83,7 @@ class TokenClient:
             response = self._transport().post_form(endpoint, "Token endpoint", form, headers)
             return token_result(response, sent_at)
         except OAuth2Error as exc:
-            raise OAuth2Error(redact(str(exc), self._auth.sensitive_values())) from None
+            raise OAuth2Error(redact(str(exc), self._auth.sensitive_values()), exc.error_code) from None
 
     def token_endpoint(self) -> str:
         from ansible_collections.oauth2.client_credentials.plugins.module_utils.discovery import (  # pylint: disable=import-outside-toplevel

@@ -46,7 +46,7 @@ def token_result(response: HttpResponse, now: float) -> Dict[str, Any]:
     """
     document = parse_json_object(response, "Token endpoint")
     if "error" in document or not 200 <= response.status < 300:
-        raise OAuth2Error(_refusal(response, document))
+        raise OAuth2Error(_refusal(response, document), document.get("error") if isinstance(document.get("error"), str) else None)
     access_token = document.get("access_token")
     if not isinstance(access_token, str) or not access_token:
         raise OAuth2Error(

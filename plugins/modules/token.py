@@ -16,8 +16,12 @@ description:
     with C(run_once), can call protected APIs.
   - Runs with an action plugin on the controller that decrypts a vault-encrypted O(credentials_file) (the file never has
     to exist on the target), reads the same C(oauth2_<option>) variables and E(ANSIBLE_OAUTH2_<OPTION>) environment
-    variables as the P(oauth2.client_credentials.token#lookup) lookup, and censors the task result in the output,
-    because it carries the token.
+    variables as the P(oauth2.client_credentials.token#lookup) lookup.
+  - >-
+    A successful result carries the token, so the action plugin marks it C(no_log) itself: the output and the log show
+    Ansible's standard notice that the result was hidden ("'no_log: true' was specified for this result") even where
+    the task does not say C(no_log), while C(register) and the fact keep the real values. An explicit C(no_log: false)
+    on the task shows the result, token included, for debugging. Failures are never hidden; they carry no token.
   - Changes nothing anywhere, so it also obtains the token in check mode and always reports C(changed=false).
 author:
   - oauth2.client_credentials maintainers (@oauth2-client-credentials)
@@ -27,7 +31,7 @@ requirements:
 options:
   fact_name:
     description:
-      - Name of the fact that receives the token result.
+      - Name of the fact that receives the token result; must be a valid variable name.
       - Facts returned by a module are written to a configured fact cache; to keep the token out of it, set an empty
         string (only RV(token) is returned) and share it with M(ansible.builtin.set_fact), as the
         C(oauth2.client_credentials.api_token) role does.
@@ -141,13 +145,26 @@ token:
       description: The token's JWT payload, decoded WITHOUT verifying its signature; informational only. Empty for opaque tokens.
       type: dict
       returned: success
+oauth2_error:
+  description:
+    - The provider's OAuth error code when it refused the request. For C(invalid_client) and C(unauthorized_client)
+      the message also says where the client id and secret came from (argument, variable, environment, C(ansible.cfg)
+      or O(credentials_file)), never their values.
+  returned: when the provider refused the request
+  type: str
+  sample: invalid_client
 """
+
+import keyword
+import re
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import CLIENT_ARGUMENT_SPEC, ClientOptions
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_client import TokenClient, missing_libraries
+
+VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 def main() -> None:
@@ -160,14 +177,17 @@ def main() -> None:
         module.fail_json(msg=missing_required_lib(" and ".join(missing)))
     if module.params["credentials_file"]:
         module.fail_json(msg="credentials_file is read by the action plugin on the controller; run this module as a task, not directly.")
+    fact_name = module.params["fact_name"]
+    if fact_name and not VARIABLE_NAME.match(fact_name) or keyword.iskeyword(fact_name):
+        module.fail_json(msg="fact_name %r is not a valid variable name: use letters, digits and underscores, not starting with a digit, "
+                             "or an empty string for no fact." % fact_name)
     try:
         client = TokenClient(ClientOptions.from_mapping(module.params))
         token = client.get_token()
     except OAuth2Error as exc:
-        module.fail_json(msg=str(exc))
+        module.fail_json(msg=str(exc), **({"oauth2_error": exc.error_code} if exc.error_code else {}))
     for warning in client.warnings:
         module.warn(warning)
-    fact_name = module.params["fact_name"]
     module.exit_json(changed=False, token=token, ansible_facts={fact_name: token} if fact_name else {})
 
 

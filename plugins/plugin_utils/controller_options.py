@@ -3,13 +3,16 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Controller-side option gathering for the lookup (and the module's action plugin).
 
-Internal use only. Templates the oauth2_* variables the options may come from, reads the plugin's
-configured options, and fills what is left unset from a (possibly vault-encrypted) credentials_file.
+Internal use only. Templates the oauth2_<option> variables the options may come from, reads the plugin's
+configured options, fills what is left unset from a (possibly vault-encrypted) credentials_file, and
+remembers where each value came from, so that a refused client can be told which source to check.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Set
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Set
 
 from ansible import constants as C
 from ansible.errors import AnsibleError
@@ -17,17 +20,24 @@ from ansible.errors import AnsibleError
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import OPTION_NAMES
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
 
+# OAuth error codes that mean the provider did not accept these credentials for this client.
+CREDENTIAL_REFUSALS = ("invalid_client", "unauthorized_client")
 
-VARIABLE_PREFIX = "oauth2_"
 
+@dataclass
+class ResolvedOptions:
+    """Option values by name, where each came from (never the value), and warnings for the user."""
 
-def _option_variables(variables: Optional[Mapping[str, Any]], templar: Any) -> Dict[str, Any]:
-    """The oauth2_* variables, templated before the option machinery type-checks them.
+    values: Dict[str, Any]
+    origins: Dict[str, str] = field(default_factory=dict)
+    warnings: List[str] = field(default_factory=list)
 
-    Variables usually point elsewhere (oauth2_client_secret: "{{ vault_client_secret }}"); a path option
-    would otherwise be made absolute while still a template. Other variables are left alone, unread.
-    """
-    return {name: templar.template(value) for name, value in (variables or {}).items() if name.startswith(VARIABLE_PREFIX)}
+    def explain(self, message: str, error_code: Optional[str]) -> str:
+        """The error line, and for a refused client where its id and secret came from, so the user checks the right source."""
+        if error_code not in CREDENTIAL_REFUSALS:
+            return message
+        return "%s (client_id came from %s, client_secret from %s.)" % (
+            message.rstrip("."), self.origins.get("client_id", "nowhere"), self.origins.get("client_secret", "nowhere"))
 
 
 def resolve_options(
@@ -38,7 +48,7 @@ def resolve_options(
     loader: Any,
     find_file: Callable[[str], Optional[str]],
     names: Iterable[str] = OPTION_NAMES,
-) -> Dict[str, Any]:
+) -> ResolvedOptions:
     """The plugin's options by precedence: direct, then variable / environment / ansible.cfg, then
     credentials_file, then default, each resolved and type-checked once by Ansible's config manager."""
     names = tuple(names)
@@ -46,29 +56,86 @@ def resolve_options(
     if unknown:
         raise OAuth2Error("Unknown option %s for oauth2.client_credentials.token: the options are %s."
                           % (", ".join(unknown), ", ".join(sorted(names))))
-    var_options = _option_variables(variables, templar)
-    options: Dict[str, Any] = {}
+    definitions = C.config.get_configuration_definitions(plugin_type=plugin.plugin_type, name=plugin._load_name)  # pylint: disable=protected-access
+    var_options = _option_variables(definitions, names, variables, direct, templar)
+    resolved = ResolvedOptions({})
     defaulted: Set[str] = set()
     for name in names:
-        # Asked of the config manager, not the plugin: before 2.19 a plugin reports origins without direct or var values.
-        value, origin = C.config.get_config_value_and_origin(
-            name, plugin_type=plugin.plugin_type, plugin_name=plugin._load_name, variables=var_options, direct=direct  # pylint: disable=protected-access
-        )
+        value, origin = _config_value(plugin, definitions, name, var_options, direct)
         if origin == "default":
             defaulted.add(name)
-        options[name] = value
-    if options.get("credentials_file"):
-        for name, value in load_credentials_file(loader, find_file, options["credentials_file"], names).items():
-            if options[name] is None or name in defaulted:
-                options[name] = value
-    return options
+        resolved.values[name] = value
+        resolved.origins[name] = _describe_origin(origin)
+    if resolved.values.get("credentials_file"):
+        found = _find(find_file, "credentials_file", resolved.values["credentials_file"])
+        for name, value in load_credentials_file(loader, found, names).items():
+            if resolved.values[name] is None or name in defaulted:
+                resolved.values[name] = value
+                resolved.origins[name] = "credentials_file %s" % found
+            elif resolved.origins[name] != "the task's arguments":
+                resolved.warnings.append(
+                    "credentials_file %s sets %s, but the value from %s is used, which takes precedence: "
+                    "remove one of them if that is not what you meant." % (found, name, resolved.origins[name]))
+    if resolved.values.get("ca_path") and not os.path.isabs(os.path.expanduser(resolved.values["ca_path"])):
+        resolved.values["ca_path"] = _find(find_file, "ca_path", resolved.values["ca_path"])
+    return resolved
 
 
-def load_credentials_file(loader: Any, find_file: Callable[[str], Optional[str]], path: str, known: Iterable[str]) -> Dict[str, Any]:
-    """The file's options, decrypted with the play's vault secrets; only option names are accepted."""
+def _option_variables(
+    definitions: Mapping[str, Any], names: Iterable[str], variables: Optional[Mapping[str, Any]], direct: Mapping[str, Any], templar: Any
+) -> Dict[str, Any]:
+    """The declared oauth2_<option> variables that will be used, templated before the config manager type-checks them.
+
+    Variables usually point elsewhere (oauth2_client_secret: "{{ vault_client_secret }}"). Only the variables an
+    option declares, and only for options not given directly, are templated: other oauth2_* variables may hold
+    anything, the token lookup itself included, and must not be evaluated here.
+    """
+    templated: Dict[str, Any] = {}
+    for name in names:
+        if direct.get(name) is not None:
+            continue
+        for entry in definitions.get(name, {}).get("vars") or ():
+            variable = entry["name"]
+            if variables and variable in variables:
+                templated[variable] = templar.template(variables[variable])
+    return templated
+
+
+def _config_value(plugin: Any, definitions: Mapping[str, Any], name: str, var_options: Dict[str, Any], direct: Mapping[str, Any]) -> Any:
+    # Asked of the config manager, not the plugin: before 2.19 a plugin reports origins without direct or var values.
+    try:
+        return C.config.get_config_value_and_origin(
+            name, plugin_type=plugin.plugin_type, plugin_name=plugin._load_name, variables=var_options, direct=direct  # pylint: disable=protected-access
+        )
+    except (AnsibleError, ValueError, TypeError):
+        # Ansible's own message quotes the value, which may be a secret: say what is wrong without it.
+        expected = definitions.get(name, {}).get("type", "str")
+        raise OAuth2Error(
+            "Option %s has a value that is not of type %s: check the %s argument, the oauth2_%s variable "
+            "and the ANSIBLE_OAUTH2_%s environment variable." % (name, expected, name, name, name.upper())
+        ) from None
+
+
+def _describe_origin(origin: Optional[str]) -> str:
+    """The config manager's origin ("Direct", "var: x", "env: X", an ini path) as a user reads it."""
+    origin = origin or "default"
+    if origin == "Direct":
+        return "the task's arguments"
+    for prefix, meaning in (("var: ", "variable "), ("env: ", "environment variable ")):
+        if origin.startswith(prefix):
+            return meaning + origin[len(prefix):]
+    return origin if origin == "default" else "ansible.cfg %s" % origin
+
+
+def _find(find_file: Callable[[str], Optional[str]], name: str, path: str) -> str:
     found = find_file(path)
     if not found:
-        raise OAuth2Error("credentials_file %s was not found (relative paths are searched like files/ of the play or role)." % path)
+        raise OAuth2Error("%s %s was not found (relative paths are searched like files/ of the play or role)." % (name, path))
+    return found
+
+
+def load_credentials_file(loader: Any, found: str, known: Iterable[str]) -> Dict[str, Any]:
+    """The file's options, decrypted with the play's vault secrets; only option names are accepted."""
     try:
         content = loader.load_from_file(found, unsafe=True)
     except AnsibleError as exc:

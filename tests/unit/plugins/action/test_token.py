@@ -80,3 +80,31 @@ def test_oauth2_variables_and_environment_are_read_like_the_lookup(monkeypatch):
 def test_unknown_argument_fails_before_anything_runs():
     with pytest.raises(AnsibleActionFail, match=r"Unknown option colour for oauth2.client_credentials.token: the options are audience, "):
         run_action({"token_url": "https://idp/token", "colour": "blue"})
+
+
+def test_refusal_says_where_the_credentials_came_from(monkeypatch):
+    monkeypatch.setenv("ANSIBLE_OAUTH2_CLIENT_SECRET", SECRET)
+    result = run_action({"token_url": "https://idp/token", "client_id": "c"},
+                        module_result={"failed": True, "msg": "HTTP 401 invalid_client.", "oauth2_error": "invalid_client"})[1]
+    assert result["msg"] == ("HTTP 401 invalid_client (client_id came from the task's arguments, "
+                             "client_secret from environment variable ANSIBLE_OAUTH2_CLIENT_SECRET.)")
+
+
+def test_overridden_credentials_file_values_are_a_warning(tmp_path):
+    creds = tmp_path / "creds.yml"
+    creds.write_text("client_id: file-id\nclient_secret: %s\n" % SECRET)
+    sent, result = run_action({"token_url": "https://idp/token", "credentials_file": str(creds)}, task_vars={"oauth2_client_id": "var-id"})
+    assert sent[1]["client_id"] == "var-id"
+    assert result["warnings"] == ["credentials_file %s sets client_id, but the value from variable oauth2_client_id is used, "
+                                  "which takes precedence: remove one of them if that is not what you meant." % creds]
+
+
+def test_explicit_no_log_false_on_the_task_shows_the_result():
+    loader = DataLoader()
+    task = Task.load({"oauth2.client_credentials.token": {"token_url": "https://idp/token", "client_id": "c", "client_secret": SECRET},
+                      "no_log": False}, loader=loader)
+    play_context = PlayContext()
+    action = ModuleStandIn(task, connection=connection_loader.get("local", play_context), play_context=play_context, loader=loader,
+                           templar=Templar(loader=loader), shared_loader_obj=None)
+    action.module_result = {"changed": False, "token": TOKEN_RESULT}
+    assert "_ansible_no_log" not in action.run(task_vars={})

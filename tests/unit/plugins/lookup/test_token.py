@@ -147,3 +147,57 @@ def test_refusal_reaches_the_user_without_the_secret(provider):
     with pytest.raises(AnsibleError, match=r"HTTP 401 invalid_client") as caught:
         run_lookup(token_url=provider.base_url + "/token", client_id="cid", client_secret=SECRET)
     assert SECRET not in str(caught.value)
+
+
+def test_other_oauth2_variables_are_never_templated(token_endpoint):
+    variables = {
+        "oauth2_token_url": token_endpoint.base_url + "/token", "oauth2_client_id": "cid", "oauth2_client_secret": SECRET,
+        # Would fail if templated: undefined, and a lookup of this very plugin.
+        "oauth2_report_to": trust_as_template("{{ undefined_report_email }}"),
+        "oauth2_header": trust_as_template("{{ lookup('oauth2.client_credentials.token', output='header') }}"),
+    }
+    assert run_lookup(variables) == "tok-123"
+
+
+def test_a_variable_of_an_option_given_directly_is_not_templated(token_endpoint):
+    variables = {"oauth2_client_secret": trust_as_template("{{ undefined_secret }}")}
+    assert run_lookup(variables, token_url=token_endpoint.base_url + "/token", client_id="cid", client_secret=SECRET) == "tok-123"
+
+
+@pytest.mark.parametrize("value", [{"nested": SECRET}, [SECRET, "x"]])
+def test_a_secret_of_the_wrong_type_is_refused_without_its_value(value):
+    with pytest.raises(AnsibleError, match=r"Option client_secret has a value that is not of type str") as caught:
+        run_lookup({"oauth2_client_secret": value}, token_url="https://idp.example.com/token", client_id="cid")
+    assert SECRET not in str(caught.value) and SECRET not in repr(caught.value.__cause__)
+
+
+def test_refusal_says_where_id_and_secret_came_from(provider, tmp_path, monkeypatch):
+    provider.answer("/token", status=401, json_body={"error": "invalid_client"})
+    monkeypatch.setenv("ANSIBLE_OAUTH2_CLIENT_ID", "env-id")
+    path = write_credentials(tmp_path / "creds.yml", {"client_id": "file-id", "client_secret": SECRET})
+    with pytest.raises(AnsibleError) as caught:
+        run_lookup(credentials_file=path, token_url=provider.base_url + "/token")
+    assert str(caught.value).endswith(
+        "(client_id came from environment variable ANSIBLE_OAUTH2_CLIENT_ID, client_secret from credentials_file %s.)" % path)
+    assert "env-id" not in str(caught.value) and SECRET not in str(caught.value)
+
+
+def test_other_refusals_do_not_list_origins(provider):
+    provider.answer("/token", status=400, json_body={"error": "invalid_scope"})
+    with pytest.raises(AnsibleError) as caught:
+        run_lookup(token_url=provider.base_url + "/token", client_id="cid", client_secret=SECRET)
+    assert "came from" not in str(caught.value)
+
+
+def test_relative_ca_path_is_searched_like_files(token_endpoint, tmp_path, monkeypatch):
+    (tmp_path / "files").mkdir()
+    (tmp_path / "files" / "ca.pem").write_text("not really a CA, but it exists")
+    monkeypatch.chdir(tmp_path / "files")  # the search, not the current directory, must find it
+    loader = DataLoader()
+    loader.set_basedir(str(tmp_path))
+    lookup = lookup_loader.get("oauth2.client_credentials.token", loader=loader, templar=Templar(loader=loader))
+    with pytest.raises(AnsibleError, match=r"ca_path missing.pem was not found \(relative paths are searched like files/"):
+        lookup.run([], variables={}, token_url="https://idp.example.com/token", client_id="c", client_secret=SECRET, ca_path="missing.pem")
+    monkeypatch.chdir("/")
+    with pytest.raises(AnsibleError, match=r"Token endpoint https://127.0.0.1:1/token is unreachable: connection refused"):
+        lookup.run([], variables={}, token_url="https://127.0.0.1:1/token", client_id="c", client_secret=SECRET, ca_path="ca.pem")

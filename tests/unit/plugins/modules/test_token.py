@@ -72,3 +72,16 @@ def test_client_secret_is_no_log(capsys, endpoint):
 def test_credentials_file_reaching_the_module_is_refused(capsys):
     code, result = run_module(capsys, token_url="https://idp/token", client_id="c", client_secret=SECRET, credentials_file="c.yml")
     assert code == 1 and "read by the action plugin on the controller" in result["msg"]
+
+
+@pytest.mark.parametrize("fact_name", ["my-token", "1tok", "class", "a b"])
+def test_fact_name_must_be_a_variable_name(capsys, endpoint, provider, fact_name):
+    code, result = run_module(capsys, token_url=endpoint, client_id="cid", client_secret=SECRET, fact_name=fact_name)
+    assert code == 1 and result["msg"].startswith("fact_name %r is not a valid variable name" % fact_name)
+    assert provider.requests == []
+
+
+def test_refusal_carries_the_oauth_error_code(capsys, provider):
+    provider.answer("/token", status=400, json_body={"error": "unauthorized_client"})
+    result = run_module(capsys, token_url=provider.base_url + "/token", client_id="cid", client_secret=SECRET)[1]
+    assert result["oauth2_error"] == "unauthorized_client"
