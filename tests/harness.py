@@ -46,6 +46,8 @@ PROVIDER_DIR = TESTS_DIR / "provider"
 CLIENTS_FILE = PROVIDER_DIR / "clients.json"
 READY_TIMEOUT = 20.0
 STOP_GRACE = 5.0
+# Controllers run anywhere: UTC (as CI does), west and east of it, and at a half-hour offset.
+TIMEZONES = ("UTC", "America/New_York", "Asia/Tokyo", "Asia/Kolkata")
 HTTP_TIMEOUT = 10.0
 
 

@@ -9,6 +9,7 @@ import re
 import secrets
 import subprocess
 import sys
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterator, Optional, Sequence
@@ -16,7 +17,7 @@ from urllib.parse import quote_plus
 
 import pytest
 
-from harness import Provider, install_collection
+from harness import TIMEZONES, Provider, install_collection
 
 BIN = Path(sys.executable).parent
 JWT_PATTERN = re.compile(r"eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+")
@@ -52,7 +53,7 @@ class Run:
 class Ansible:
     """Runs playbooks the way a user does, in a directory of their own, with a vault password file."""
 
-    def __init__(self, directory: Path, collections: Path, provider: Provider) -> None:
+    def __init__(self, directory: Path, collections: Path, provider: Provider, timezone: str = "UTC") -> None:
         self.directory = directory
         self.provider = provider
         self.vault_password = "vault-" + secrets.token_urlsafe(16)
@@ -69,11 +70,22 @@ class Ansible:
             ANSIBLE_LOCALHOST_WARNING="false",
             ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
             ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+            TZ=timezone,
         )
         (directory / "provider.json").write_text(json.dumps({
             "issuer": provider.issuer, "token_url": provider.token_url, "api_url": provider.api_url,
             "ca_path": str(provider.ca_path), **{name + "_client_id": c["client_id"] for name, c in provider.clients.items()},
         }))
+
+    def write_inventory(self) -> None:
+        """Four local hosts in group app, the shape of a small fleet."""
+        self.write("inventory.ini", "[app]\n" + "".join("host%d ansible_connection=local\n" % n for n in range(1, 5)))
+
+    def write_vaulted_variables(self, client: str = "basic") -> None:
+        """vault_creds.yml, group_vars style: oauth2_client_id, and oauth2_client_secret inline-vaulted as users keep it."""
+        entry = self.provider.clients[client]
+        self.write("vault_creds.yml", "oauth2_client_id: %s\n%s" % (
+            entry["client_id"], self.encrypt_string(entry["client_secret"], "oauth2_client_secret")))
 
     def secret(self, client: str) -> str:
         return self.provider.clients[client]["client_secret"]
@@ -119,6 +131,8 @@ class Ansible:
 
 
 @pytest.fixture
-def ansible(tmp_path, collections_path, provider) -> Ansible:
+def ansible(request, tmp_path, collections_path, provider) -> Ansible:
+    """A user's directory; each test runs in one of TIMEZONES (a test parametrized with timezone picks its own)."""
     provider.reset()
-    return Ansible(tmp_path, collections_path, provider)
+    timezone = request.node.callspec.params.get("timezone") if hasattr(request.node, "callspec") else None
+    return Ansible(tmp_path, collections_path, provider, timezone or TIMEZONES[zlib.crc32(request.node.name.encode()) % len(TIMEZONES)])

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import re
 
-INVENTORY = "[app]\n" + "\n".join("host%d ansible_connection=local" % n for n in range(1, 5)) + "\n"
+import pytest
+
+from harness import TIMEZONES
 
 
-def vault_secrets(ansible, client="basic"):
-    """group_vars-style file: oauth2_* variables, the secret inline-vaulted as users keep it."""
-    entry = ansible.provider.clients[client]
-    ansible.write("vault_creds.yml", "oauth2_client_id: %s\n%s" % (
-        entry["client_id"], ansible.encrypt_string(entry["client_secret"], "oauth2_client_secret")))
 
 
 def test_module_facts_on_several_hosts_with_one_request(ansible):
-    ansible.write("inventory.ini", INVENTORY)
-    vault_secrets(ansible)
+    ansible.write_inventory()
+    ansible.write_vaulted_variables()
     run = ansible.playbook("""
 - hosts: app
   gather_facts: false
@@ -84,9 +81,10 @@ def test_register_check_mode_and_module_defaults_group(ansible):
     ansible.assert_no_secrets(run)
 
 
-def test_role_sets_a_non_persistent_fact_on_every_host(ansible):
-    ansible.write("inventory.ini", INVENTORY)
-    vault_secrets(ansible)
+@pytest.mark.parametrize("timezone", TIMEZONES)
+def test_role_sets_a_non_persistent_fact_on_every_host(ansible, timezone):
+    ansible.write_inventory()
+    ansible.write_vaulted_variables()
     cache = ansible.directory / "fact-cache"
     run = ansible.playbook("""
 - hosts: app
@@ -104,18 +102,33 @@ def test_role_sets_a_non_persistent_fact_on_every_host(ansible):
           - api_token.claims.client_id == basic_client_id
           - api_token.expires_in == 600
         quiet: true
+    - name: A 600 s token cannot last 700 s, in any time zone
+      block:
+        - ansible.builtin.include_role:
+            name: oauth2.client_credentials.api_token
+          vars:
+            oauth2_token_min_ttl: 700
+        - ansible.builtin.fail:
+            msg: the role accepted a token that expires too soon
+      rescue:
+        - ansible.builtin.assert:
+            that: "'expires within 700 seconds' in ansible_failed_result.msg"
+            quiet: true
 """, "-i", "inventory.ini", env={"ANSIBLE_CACHE_PLUGIN": "ansible.builtin.jsonfile", "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(cache)})
     assert run.returncode == 0, run.output
-    assert ansible.provider.token_requests() == 1
+    assert run.output.count("rescued=1") == 4 and "failed=0" in run.output and "failed=1" not in run.output
+    # The second inclusion asks for 710 s left, which no cached 600 s token has: one more request.
+    assert ansible.provider.token_requests() == 2
     assert run.tokens() == set()
     cached = "".join(path.read_text() for path in cache.glob("*")) if cache.exists() else ""
     assert "access_token" not in cached and not re.search(r"eyJ[\w-]+\.eyJ", cached)
     ansible.assert_no_secrets(run)
 
 
-def test_playbooks_by_fqcn(ansible):
-    ansible.write("inventory.ini", INVENTORY)
-    vault_secrets(ansible)
+@pytest.mark.parametrize("timezone", TIMEZONES)
+def test_playbooks_by_fqcn(ansible, timezone):
+    ansible.write_inventory()
+    ansible.write_vaulted_variables()
     common = ("-i", "inventory.ini", "-e", "@vault_creds.yml", "-e", "oauth2_issuer=" + ansible.provider.issuer,
               "-e", "oauth2_ca_path=" + str(ansible.provider.ca_path), "-e", "oauth2_scope=read")
     described = ansible.playbook_fqcn("oauth2.client_credentials.get_token", *common)
@@ -135,6 +148,11 @@ def test_playbooks_by_fqcn(ansible):
     assert ansible.provider.token_requests() == 1, "the second playbook reuses the first one's cached token"
     assert called.tokens() == set()
     ansible.assert_no_secrets(called)
+
+    checked = ansible.playbook_fqcn("oauth2.client_credentials.call_api", *common, "--check",
+                                    "-e", "api_url=" + ansible.provider.api_url, "-e", "api_ca_path=" + str(ansible.provider.ca_path))
+    assert checked.returncode == 0, checked.output
+    assert checked.output.count('"HTTP 200 from %s"' % ansible.provider.api_url) == 4, checked.output
 
 
 def test_wrong_secret_fails_with_invalid_client_in_msg(ansible):
@@ -156,7 +174,7 @@ def test_wrong_secret_fails_with_invalid_client_in_msg(ansible):
 
 
 def test_secret_and_token_never_shown_at_maximum_verbosity(ansible):
-    vault_secrets(ansible)
+    ansible.write_vaulted_variables()
     token_file = ansible.directory / "token.txt"
     run = ansible.playbook("""
 - hosts: localhost
