@@ -55,7 +55,7 @@ class TokenClient:
     @property
     def warnings(self) -> List[str]:
         """Problems that did not stop the token from being obtained, for the front end to show."""
-        return self._cache.warnings if self._cache else []
+        return self.options.whitespace_warnings() + (self._cache.warnings if self._cache else [])
 
     def get_token(self) -> Dict[str, Any]:
         """A token with more than its refresh margin left: from the cache if there is one, else a new one."""
@@ -81,7 +81,7 @@ class TokenClient:
             # Lifetimes count from before the request: the provider's clock started no earlier.
             sent_at = self._clock()
             response = self._transport().post_form(endpoint, "Token endpoint", form, headers)
-            return token_result(response, sent_at)
+            return token_result(response, sent_at, self._auth.sensitive_values())
         except OAuth2Error as exc:
             raise OAuth2Error(redact(str(exc), self._auth.sensitive_values())) from None
 
