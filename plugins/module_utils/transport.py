@@ -90,8 +90,8 @@ def _unsafe_character(url: str) -> Optional[str]:
 
 
 def _is_loopback(host: str) -> bool:
-    """localhost, or a loopback address written canonically: 2130706433, 0x7f.1 or 0127.0.0.1 are read as
-    other hosts by some resolvers, so they are not taken for loopback."""
+    """localhost, or a loopback address in its canonical form only: Python and the system resolver disagree on
+    spellings such as 2130706433, 0x7f.1 or 0127.0.0.1 (octal 87.0.0.1 to inet_aton, 127.0.0.1 to older Pythons)."""
     if host == "localhost":
         return True
     try:

@@ -27,7 +27,7 @@ def test_https_and_loopback_http_are_accepted(url):
 @pytest.mark.parametrize("url", [
     "http://idp.example.com/token", "http://10.0.0.1/token", "http://localhost.example.com/t", "http://localhost.evil.example/",
     "http://127.0.0.1.nip.io/", "HTTP://idp.example.com/",
-    # Spellings of 127.0.0.1 that some resolvers read as other hosts (0127 is octal 87 to inet_aton).
+    # Spellings on which Python and the resolver disagree (0127 is octal, 87.0.0.1, to inet_aton).
     "http://0x7f.1/", "http://2130706433/", "http://127.1/", "http://0127.0.0.1/",
     # Only the canonical spelling counts, which also keeps out what older Pythons' ipaddress accepts.
     "http://[0:0:0:0:0:0:0:1]/",
