@@ -15,7 +15,9 @@ options:
     description:
       - The provider's token endpoint, for example C(https://<subdomain>.onelogin.com/oidc/2/token).
       - When set, no discovery request is made and O(issuer) is ignored.
-      - Must use C(https://); plain C(http://) is refused except for loopback hosts (C(127.0.0.1), C(::1), C(localhost)).
+      - Must use C(https://); plain C(http://) is refused except for loopback hosts (C(127.0.0.1), C(::1), C(localhost)),
+        which are then reached directly, never through a proxy.
+      - User names or passwords in the URL, backslashes, spaces, control and non-ASCII characters are refused.
       - One of O(token_url) or O(issuer) is required.
     type: str
   issuer:
@@ -97,8 +99,9 @@ options:
     description:
       - Reuse a token until shortly before it expires, across tasks, hosts, forks and playbook runs of the same user,
         so that one credential set costs one token request per token lifetime.
-      - Entries are files in O(cache_dir), encrypted and named with keys derived from the client secret, so a cache file
-        is useless to anyone who does not already hold the secret.
+      - Entries are files in O(cache_dir), encrypted and named with keys derived from the client secret and a random
+        per-user key kept in C(<cache_dir>.key); without both, a cache file reveals no token and cannot be used to test
+        guesses of the secret.
       - A response without C(expires_in) (and no C(exp) claim) is never cached.
       - Turn it off when every task must present a freshly issued token (for example to test the provider), or when the
         home directory is shared by users who must not share tokens of the same client.
@@ -106,8 +109,10 @@ options:
     default: true
   cache_dir:
     description:
-      - Directory of the token cache. Created with mode 0700; if it exists it must be owned by the user with mode 0700,
-        otherwise the cache is not used (with one warning) and tokens are requested normally.
+      - Directory of the token cache, created with mode 0700. It must be a real directory (not a symbolic link) owned by
+        the user with mode 0700, and its parents must be changeable only by root and the user (sticky directories such
+        as C(/tmp) are fine); otherwise the cache is not used (with one warning) and tokens are requested normally.
+      - The per-user key is kept beside it as C(<cache_dir>.key).
       - Defaults to C(~/.ansible/oauth2_client_credentials/cache) of the user the plugin runs as.
       - C(~) is expanded where the plugin or module runs, for the user it runs as, like the default.
     type: str

@@ -99,19 +99,30 @@ class ClientOptions:
             refresh_margin=None if options.get("refresh_margin") is None else _seconds(options["refresh_margin"], "refresh_margin", allow_zero=True),
         )
 
+    def whitespace_warnings(self) -> List[str]:
+        """Surrounding whitespace in a credential is more often a paste slip than meant, so it is pointed out, never removed."""
+        credentials = (("client_id", self.client_id, "client id"), ("client_secret", self.client_secret, "secret"))
+        return [
+            "%s has leading or trailing whitespace, which is sent as given; remove it if the provider's %s has none." % (name, meaning)
+            for name, value, meaning in credentials
+            if value != value.strip()
+        ]
+
     def cache_identity(self) -> Tuple[Any, ...]:
         """Everything that changes which token the provider issues; TLS settings and timeouts do not."""
         endpoint = self.token_url or "issuer " + (self.issuer or "")
         return (endpoint, self.client_id, self.auth_method, self.scope, self.resource, self.audience, self.extra_params)
 
 
-def _optional_text(options: Mapping[str, Any], name: str) -> Optional[str]:
+def _optional_text(options: Mapping[str, Any], name: str, strip: bool = True) -> Optional[str]:
     value = options.get(name)
     if value is None:
         return None
     if not isinstance(value, str):
         raise OAuth2Error("%s must be a string, not %s." % (name, type(value).__name__))
-    return value.strip() or None
+    if not value.strip():
+        return None
+    return value.strip() if strip else value
 
 
 def _optional_path(options: Mapping[str, Any], name: str) -> Optional[str]:
@@ -121,7 +132,8 @@ def _optional_path(options: Mapping[str, Any], name: str) -> Optional[str]:
 
 
 def _required_text(options: Mapping[str, Any], name: str, meaning: str) -> str:
-    value = _optional_text(options, name)
+    """Credentials go out exactly as given: a provider may really issue a secret that ends in a space."""
+    value = _optional_text(options, name, strip=False)
     if not value:
         raise OAuth2Error("%s is not set: give %s, directly or in credentials_file." % (name, meaning))
     return value

@@ -4,10 +4,23 @@
 """The token cache: one token request per credential set per token lifetime, across processes and runs.
 
 Ansible runs every (host, task) in a fresh fork, so only the file system is shared. Entries are files
-named by an HMAC and encrypted with AES-GCM, both keyed from the client secret: without the secret a
-cache file says nothing and cannot be forged. A file lock per entry makes concurrent misses send one
-request. Any problem with the cache (corrupt entry, wrong owner or mode, unwritable directory) costs one
-warning and a normal token request, never a failure.
+named by an HMAC and encrypted with AES-GCM, both keyed from the client secret and a random per-user key
+kept beside the cache directory (<cache_dir>.key). A file lock per entry makes concurrent misses send one
+request. Any problem with the cache (corrupt entry, wrong owner or mode, unsafe or unwritable directory)
+costs one warning and a normal token request, never a failure.
+
+What the files give away:
+- the cache directory alone: expiry times and how many entries there are; no token, and no way to test
+  guesses of the client secret, because every name and key also depends on the key file;
+- the key file alone: nothing; it is random and says nothing about any secret or token;
+- both: a guess of the client secret can be tested offline (HKDF is cheap, so a weak secret falls), and
+  a right guess decrypts that client's cached tokens until they expire;
+- neither lets anyone forge an entry for a secret they do not know.
+
+The cache touches only its own files: cache_dir must be a real directory of the user, mode 0700, whose
+parents only root and the user can change; every file is opened without following links or waiting on
+FIFOs and used only if it is a regular file of the user with mode 0600 (_open_own); the clean-up removes
+only such files named and built as entries, and lock files only while holding them.
 """
 
 from __future__ import annotations
@@ -17,6 +30,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import stat
 import struct
 import time
@@ -30,6 +44,10 @@ LOCK_POLL_SECONDS = 0.02
 MAGIC = b"OC2T1"
 HEADER = struct.Struct(">5sq12s")
 DISCOVERY_LIFETIME = 3600
+KEY_BYTES = 32
+KEY_SUFFIX = ".key"
+LOCK_SUFFIX = ".lock"
+ENTRY_NAME = re.compile(r"[0-9a-f]{64}\Z")
 
 
 def refresh_margin(expires_in: Optional[int], configured: Optional[float]) -> float:
@@ -40,14 +58,15 @@ def refresh_margin(expires_in: Optional[int], configured: Optional[float]) -> fl
 
 
 class CacheKeys:
-    """The names and the encryption key of one credential set's entries, all derived from its secret."""
+    """The names and the encryption key of one credential set's entries, derived from its secret and the user key."""
 
-    def __init__(self, secret: str, identity: Sequence[Any]) -> None:
+    def __init__(self, secret: str, identity: Sequence[Any], user_key: bytes) -> None:
         from cryptography.hazmat.primitives import hashes  # pylint: disable=import-outside-toplevel
         from cryptography.hazmat.primitives.kdf.hkdf import HKDF  # pylint: disable=import-outside-toplevel
 
-        material = HKDF(algorithm=hashes.SHA256(), length=64, salt=b"oauth2.client_credentials token cache v1",
-                        info=b"name+encryption").derive(secret.encode("utf-8"))
+        # The user key as HKDF salt: without the key file, a copied cache cannot be used to test guesses of the secret.
+        material = HKDF(algorithm=hashes.SHA256(), length=64, salt=user_key,
+                        info=b"oauth2.client_credentials token cache v2 name+encryption").derive(secret.encode("utf-8"))
         self._name_key, self.encryption_key = material[:32], material[32:]
         self.identity = json.dumps(list(identity), separators=(",", ":"), sort_keys=True).encode("utf-8")
 
@@ -64,17 +83,26 @@ class TokenCache:
         self.warnings: List[str] = []
         self._clock = clock
         self._lock_timeout = lock_timeout
-        self._usable: Optional[bool] = None
+        self._prepared = False
+        self._user_key: Optional[bytes] = None
+
+    def keys(self, secret: str, identity: Sequence[Any]) -> Optional[CacheKeys]:
+        """The keys of one credential set, or None (after one warning) when the cache cannot be used safely."""
+        if not self._prepared:
+            self._prepared = True
+            if self._check_directory():
+                self._user_key = self._read_user_key()
+        return None if self._user_key is None else CacheKeys(secret, identity, self._user_key)
 
     def get_or_fetch(self, keys: CacheKeys, purpose: str, fetch: Callable[[], Dict[str, Any]], margin: Optional[float]) -> Dict[str, Any]:
         """A cached value with more than its refresh margin left, or fetch() once for all waiting processes."""
-        if not self._ready():
-            return fetch()
         path = os.path.join(self.directory, keys.name(purpose))
         cached = self._read(path, keys, margin)
         if cached is not None:
             return cached
-        with _FileLock(path + ".lock", self._lock_timeout, self._warn):
+        with _FileLock(path + LOCK_SUFFIX, self._lock_timeout) as lock:
+            if lock.problem:
+                self._warn(lock.problem)
             cached = self._read(path, keys, margin)
             if cached is not None:
                 return cached
@@ -85,31 +113,46 @@ class TokenCache:
 
     # -- directory and files -------------------------------------------------
 
-    def _ready(self) -> bool:
-        if self._usable is None:
-            self._usable = self._check_directory()
-        return self._usable
-
     def _check_directory(self) -> bool:
+        """Another user who could swap cache_dir or a parent could point the clean-up at files that are not the cache's."""
+        given = os.path.abspath(self.directory)
         try:
-            os.makedirs(self.directory, mode=0o700, exist_ok=True)
-            info = os.stat(self.directory)
+            os.makedirs(os.path.dirname(given), mode=0o700, exist_ok=True)
+            parent = os.path.realpath(os.path.dirname(given))
+            self.directory = os.path.join(parent, os.path.basename(given))
+            shared = _changeable_by_others(parent)
+            if shared:
+                return self._warn("the token cache directory %s lies in %s, which other users can change: "
+                                  "choose a cache_dir whose parents only root and this user can write" % (self.directory, shared))
+            try:
+                os.mkdir(self.directory, 0o700)
+            except FileExistsError:
+                pass
+            info = os.lstat(self.directory)
         except OSError as exc:
             return self._warn("the token cache directory %s cannot be created (%s)" % (self.directory, exc.strerror))
+        if stat.S_ISLNK(info.st_mode):
+            return self._warn("the token cache directory %s is a symbolic link, which another user may have planted: "
+                              "set cache_dir to a real directory" % self.directory)
+        if not stat.S_ISDIR(info.st_mode):
+            return self._warn("the token cache directory %s is not a directory" % self.directory)
         if info.st_uid != os.getuid() or stat.S_IMODE(info.st_mode) & 0o077:
             return self._warn("the token cache directory %s must be owned by this user with mode 0700" % self.directory)
         if not os.access(self.directory, os.W_OK | os.X_OK):
             return self._warn("the token cache directory %s is not writable" % self.directory)
         return True
 
+    def _read_user_key(self) -> Optional[bytes]:
+        path = self.directory + KEY_SUFFIX
+        try:
+            return _user_key(path)
+        except OSError as exc:
+            self._warn("the token cache key %s cannot be created or read (%s)" % (path, exc.strerror))
+            return None
+
     def _read(self, path: str, keys: CacheKeys, margin: Optional[float]) -> Optional[Dict[str, Any]]:
         try:
-            with open(path, "rb") as handle:
-                info = os.fstat(handle.fileno())
-                if info.st_uid != os.getuid() or stat.S_IMODE(info.st_mode) & 0o077:
-                    self._warn("the token cache entry %s is not owned by this user with mode 0600" % path)
-                    return None
-                blob = handle.read()
+            blob = _read_own(path)
         except OSError as exc:
             if exc.errno != errno.ENOENT:
                 self._warn("the token cache entry %s cannot be read (%s)" % (path, exc.strerror))
@@ -126,8 +169,7 @@ class TokenCache:
     def _write(self, path: str, keys: CacheKeys, value: Dict[str, Any]) -> None:
         temporary = "%s.%d.tmp" % (path, os.getpid())
         try:
-            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_EXCL, 0o600)
-            with os.fdopen(descriptor, "wb") as handle:
+            with os.fdopen(_open_own(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL), "wb") as handle:
                 handle.write(_encrypt(value, keys))
             os.replace(temporary, path)
         except OSError as exc:
@@ -137,25 +179,99 @@ class TokenCache:
         self._remove_expired()
 
     def _remove_expired(self) -> None:
-        """Expired entries of any credential set, told by the clear expiry in their header."""
+        """Expired entries of any credential set with their locks, and locks whose entry is gone."""
+        try:
+            names = set(os.listdir(self.directory))
+        except OSError:
+            return
         now = self._clock()
-        for name in os.listdir(self.directory):
-            if "." in name:  # lock and temporary files
-                continue
-            path = os.path.join(self.directory, name)
-            try:
-                with open(path, "rb") as handle:
-                    expires_at = HEADER.unpack(handle.read(HEADER.size))[1]
-            except (OSError, struct.error):
-                continue
-            if expires_at < now:
-                # Its lock file stays: another process may hold it while renewing this very entry.
+        for name in names:
+            entry = name[:-len(LOCK_SUFFIX)] if name.endswith(LOCK_SUFFIX) else name
+            if ENTRY_NAME.match(entry) and (entry == name or entry not in names):
+                self._remove_if_expired(os.path.join(self.directory, entry), now)
+
+    def _remove_if_expired(self, path: str, now: float) -> None:
+        if not _expired(path, now):
+            return
+        # Only an unheld lock: its holder may be renewing this very entry. Takers that opened it before the
+        # unlink notice that the path no longer names what they locked, and lock anew.
+        with _FileLock(path + LOCK_SUFFIX, 0) as lock:
+            if lock.problem is None and _expired(path, now):
                 _remove(path)
+                _remove(path + LOCK_SUFFIX)
 
     def _warn(self, problem: str) -> bool:
         if not self.warnings:
             self.warnings.append("Token cache not used: %s; the token is requested from the provider instead." % problem)
         return False
+
+
+def _open_own(path: str, flags: int) -> int:
+    """The one way the cache opens a file: never through a symbolic link, never waiting on a FIFO, and only a
+    regular file of this user that nobody else may read or write."""
+    descriptor = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o600)
+    info = os.fstat(descriptor)
+    if stat.S_ISREG(info.st_mode) and info.st_uid == os.getuid() and not stat.S_IMODE(info.st_mode) & 0o077:
+        return descriptor
+    os.close(descriptor)
+    raise OSError(errno.EPERM, "not a regular file of this user with mode 0600")
+
+
+def _read_own(path: str, size: int = -1) -> bytes:
+    with os.fdopen(_open_own(path, os.O_RDONLY), "rb") as handle:
+        return handle.read(size)
+
+
+def _expired(path: str, now: float) -> bool:
+    """Whether path holds nothing, or an entry of this cache past its expiry: nothing else is the clean-up's to remove."""
+    try:
+        header = _read_own(path, HEADER.size)
+    except OSError as exc:
+        return exc.errno == errno.ENOENT
+    if len(header) < HEADER.size:
+        return False
+    magic, expires_at, _nonce = HEADER.unpack(header)
+    return magic == MAGIC and expires_at < now
+
+
+def _changeable_by_others(directory: str) -> Optional[str]:
+    """The first of directory and its parents that a user other than root and this one could change, if any;
+    a sticky directory of root or this user is fine (/tmp), as its entries can only be changed by their owners."""
+    path = directory
+    while True:
+        info = os.lstat(path)
+        if info.st_uid not in (0, os.getuid()) or (info.st_mode & 0o022 and not info.st_mode & stat.S_ISVTX):
+            return path
+        parent = os.path.dirname(path)
+        if parent == path:
+            return None
+        path = parent
+
+
+def _user_key(path: str) -> bytes:
+    """The random per-user key, created once. It is linked into place only when fully written, so the many
+    forks of a first run never read half a key, and an existing key is never replaced."""
+    try:
+        return _read_key(path)
+    except FileNotFoundError:
+        pass
+    temporary = "%s.%d.tmp" % (path, os.getpid())
+    try:
+        with os.fdopen(_open_own(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL), "wb") as handle:
+            handle.write(os.urandom(KEY_BYTES))
+        os.link(temporary, path)
+    except FileExistsError:  # another process was first: use its key
+        pass
+    finally:
+        _remove(temporary)
+    return _read_key(path)
+
+
+def _read_key(path: str) -> bytes:
+    key = _read_own(path, KEY_BYTES + 1)
+    if len(key) != KEY_BYTES:
+        raise OSError(errno.EINVAL, "not a key of %d bytes" % KEY_BYTES)
+    return key
 
 
 def _encrypt(value: Dict[str, Any], keys: CacheKeys) -> bytes:
@@ -188,33 +304,60 @@ def _remove(path: str) -> None:
 
 
 class _FileLock:
-    """An exclusive flock with a bounded wait; past the bound the caller goes ahead unlocked (and says so)."""
+    """An exclusive flock with a bounded wait; problem says why it is not held, and the caller goes ahead unlocked.
 
-    def __init__(self, path: str, timeout: float, warn: Callable[[str], bool]) -> None:
-        self._path, self._timeout, self._warn = path, timeout, warn
+    A clean-up may unlink the lock file between a taker's open and flock, so a taker holds the lock only once
+    the path still names the file it locked, and otherwise locks the file now there.
+    """
+
+    def __init__(self, path: str, timeout: float) -> None:
+        self._path, self._timeout = path, timeout
         self._descriptor: Optional[int] = None
+        self.problem: Optional[str] = None
 
     def __enter__(self) -> "_FileLock":
-        import fcntl  # pylint: disable=import-outside-toplevel
-
-        try:
-            descriptor = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError as exc:
-            self._warn("the token cache lock %s cannot be opened (%s)" % (self._path, exc.strerror))
-            return self
         deadline = time.monotonic() + self._timeout
         while True:
             try:
-                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                descriptor = _open_own(self._path, os.O_RDWR | os.O_CREAT)
+            except OSError as exc:
+                self.problem = "the token cache lock %s cannot be opened (%s)" % (self._path, exc.strerror)
+                return self
+            if not _flock(descriptor, deadline):
+                os.close(descriptor)
+                self.problem = "the token cache lock %s was not granted within %g seconds" % (self._path, self._timeout)
+                return self
+            if _names(self._path, descriptor):
                 self._descriptor = descriptor
                 return self
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES) or time.monotonic() > deadline:
-                    os.close(descriptor)
-                    self._warn("the token cache lock %s was not granted within %g seconds" % (self._path, self._timeout))
-                    return self
-            time.sleep(LOCK_POLL_SECONDS)
+            os.close(descriptor)
+            if time.monotonic() > deadline:
+                self.problem = "the token cache lock %s was not granted within %g seconds" % (self._path, self._timeout)
+                return self
 
     def __exit__(self, *exc_info: Any) -> None:
         if self._descriptor is not None:
             os.close(self._descriptor)
+
+
+def _flock(descriptor: int, deadline: float) -> bool:
+    import fcntl  # pylint: disable=import-outside-toplevel
+
+    while True:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES) or time.monotonic() > deadline:
+                return False
+        time.sleep(LOCK_POLL_SECONDS)
+
+
+def _names(path: str, descriptor: int) -> bool:
+    """Whether path still names the open file: False once a clean-up has unlinked it."""
+    try:
+        named = os.lstat(path)
+    except OSError:
+        return False
+    held = os.fstat(descriptor)
+    return (named.st_dev, named.st_ino) == (held.st_dev, held.st_ino)

@@ -49,21 +49,17 @@ class TokenClient:
         self._auth: ClientAuth = client_auth_for(options.auth_method, options.client_id, options.client_secret)
         self._given_transport = transport
         self._cache = cache or (TokenCache(options.cache_dir, clock, lock_timeout=2 * options.timeout + 5) if options.cache else None)
-        self._cache_keys: Optional[CacheKeys] = None
         self._clock = clock
 
     @property
     def warnings(self) -> List[str]:
         """Problems that did not stop the token from being obtained, for the front end to show."""
-        return self._cache.warnings if self._cache else []
+        return self.options.whitespace_warnings() + (self._cache.warnings if self._cache else [])
 
     def get_token(self) -> Dict[str, Any]:
         """A token with more than its refresh margin left: from the cache if there is one, else a new one."""
-        if self._cache is None:
-            return self.fetch_token()
-        try:
-            keys = self._keys()
-        except ImportError:  # no cryptography: fetch_token says what to install
+        keys = self._keys()
+        if self._cache is None or keys is None:
             return self.fetch_token()
         return self._cache.get_or_fetch(keys, "token", self.fetch_token, self.options.refresh_margin)
 
@@ -81,7 +77,7 @@ class TokenClient:
             # Lifetimes count from before the request: the provider's clock started no earlier.
             sent_at = self._clock()
             response = self._transport().post_form(endpoint, "Token endpoint", form, headers)
-            return token_result(response, sent_at)
+            return token_result(response, sent_at, self._auth.sensitive_values())
         except OAuth2Error as exc:
             raise OAuth2Error(redact(str(exc), self._auth.sensitive_values()), exc.error_code) from None
 
@@ -96,14 +92,15 @@ class TokenClient:
         if self.options.token_url:
             return require_secure_url(self.options.token_url, "token_url")
         issuer = self.options.issuer or ""
-        if self._cache is None:
+        keys = self._keys()
+        if self._cache is None or keys is None:
             return discover_token_endpoint(self._transport(), issuer)
 
         def discover() -> Dict[str, Any]:
             return {"token_endpoint": discover_token_endpoint(self._transport(), issuer),
                     "expires_in": DISCOVERY_LIFETIME, "expires_at": int(self._clock()) + DISCOVERY_LIFETIME}
 
-        return self._cache.get_or_fetch(self._keys(), "discovery", discover, None)["token_endpoint"]
+        return self._cache.get_or_fetch(keys, "discovery", discover, None)["token_endpoint"]
 
     def _transport(self) -> "Transport":
         if self._given_transport is None:
@@ -112,10 +109,14 @@ class TokenClient:
             self._given_transport = Transport(self.options.validate_certs, self.options.ca_path, self.options.timeout)
         return self._given_transport
 
-    def _keys(self) -> CacheKeys:
-        if self._cache_keys is None:
-            self._cache_keys = CacheKeys(self.options.client_secret, self.options.cache_identity())
-        return self._cache_keys
+    def _keys(self) -> Optional[CacheKeys]:
+        """None when there is no usable cache, or no cryptography (fetch_token then says what to install)."""
+        if self._cache is None:
+            return None
+        try:
+            return self._cache.keys(self.options.client_secret, self.options.cache_identity())
+        except ImportError:
+            return None
 
     def token_request(self) -> Tuple[List[Tuple[str, str]], Dict[str, str]]:
         """The form fields and headers of the token request, authentication included."""

@@ -6,9 +6,9 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Sequence
 
-from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error, redact
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.transport import HttpResponse
 
 # What to do about the standard error codes (RFC 6749 section 5.2), said once here for every front end.
@@ -39,14 +39,17 @@ def parse_json_object(response: HttpResponse, what: str) -> Dict[str, Any]:
     return document
 
 
-def token_result(response: HttpResponse, now: float) -> Dict[str, Any]:
+def token_result(response: HttpResponse, now: float, sensitive_values: Sequence[str]) -> Dict[str, Any]:
     """The token result dict: access_token, token_type, expires_in, expires_at, scope, authorization, claims.
 
-    now is when the request was sent; expiry counts from then.
+    now is when the request was sent; expiry counts from then. sensitive_values are blanked out of the
+    provider's error text while it is still exactly as the provider wrote it.
     """
     document = parse_json_object(response, "Token endpoint")
     if "error" in document or not 200 <= response.status < 300:
-        raise OAuth2Error(_refusal(response, document), document.get("error") if isinstance(document.get("error"), str) else None)
+        error_code = document.get("error")
+        raise OAuth2Error(_refusal(response, document, sensitive_values),
+                          redact(error_code, sensitive_values) if isinstance(error_code, str) else None)
     access_token = document.get("access_token")
     if not isinstance(access_token, str) or not access_token:
         raise OAuth2Error(
@@ -112,9 +115,9 @@ def _expires_at(expires_in: Optional[int], claims: Dict[str, Any], now: float) -
     return expires_at
 
 
-def _refusal(response: HttpResponse, document: Dict[str, Any]) -> str:
-    code = _one_line(document.get("error")) or "without an OAuth error code"
-    description = _one_line(document.get("error_description"))
+def _refusal(response: HttpResponse, document: Dict[str, Any], sensitive_values: Sequence[str]) -> str:
+    code = _one_line(document.get("error"), sensitive_values) or "without an OAuth error code"
+    description = _one_line(document.get("error_description"), sensitive_values)
     hint = ERROR_HINTS.get(code)
     return "Token endpoint %s refused the request: HTTP %d %s%s%s" % (
         response.url,
@@ -125,8 +128,9 @@ def _refusal(response: HttpResponse, document: Dict[str, Any]) -> str:
     )
 
 
-def _one_line(value: Any) -> str:
+def _one_line(value: Any, sensitive_values: Sequence[str]) -> str:
+    """Redacted first: a secret with a tab or double space, or one cut by the truncation, would escape redaction later."""
     if not isinstance(value, str):
         return ""
-    text = " ".join(value.split())
+    text = " ".join(redact(value, sensitive_values).split())
     return text if len(text) <= MAX_DESCRIPTION_CHARS else text[:MAX_DESCRIPTION_CHARS] + "..."

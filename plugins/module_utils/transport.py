@@ -9,6 +9,7 @@ requests is imported on first use, so a front end that answers from cache never 
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 import ssl
 import warnings
@@ -16,10 +17,14 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import urlsplit
 
-from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import REDACTED, OAuth2Error
 
 # A token or discovery answer is a few kilobytes; anything far larger is not one.
 MAX_BODY_BYTES = 1024 * 1024
+# requests drops proxies set to None, also those it would take from HTTP_PROXY / ALL_PROXY.
+NO_PROXIES = {"http": None, "all": None}
+# Whatever stands between // and the last @ of the authority: what both parsers take for userinfo.
+_USERINFO = re.compile(r"//[^/?#]*@")
 
 
 @dataclass(frozen=True)
@@ -31,30 +36,77 @@ class HttpResponse:
 
 
 def require_secure_url(url: str, name: str) -> str:
-    """Refuse plain http except on loopback, where a local test provider has no certificate to offer."""
+    """The one rule for every URL the collection connects to: https, or plain http to a loopback address.
+
+    requests connects to the host that urllib3's parse_url reads, so the rule is applied to that reading.
+    A URL that Python's urlsplit reads differently (a backslash, a percent-encoded host) is refused, so no
+    check elsewhere can be fooled by it; so is userinfo, which requests would send in place of the client's
+    own credentials. Messages never show the userinfo.
+    """
+    from urllib3.exceptions import LocationParseError  # pylint: disable=import-outside-toplevel
+    from urllib3.util import parse_url  # pylint: disable=import-outside-toplevel
+
+    unsafe = _unsafe_character(url)
+    if unsafe:
+        raise OAuth2Error(
+            "%s contains %s, which URL parsers read differently: remove it, or percent-encode it in the path "
+            "(international host names in their xn-- form)." % (name, unsafe)
+        )
+    shown = _USERINFO.sub("//%s@" % REDACTED, url)
     try:
-        parts = urlsplit(url)
-        host = parts.hostname
-    except ValueError:
-        host = None
-        parts = None
-    if parts is None or not host or parts.scheme not in ("https", "http"):
-        raise OAuth2Error("%s %r is not an absolute https:// URL." % (name, url))
+        parsed, parts = parse_url(url), urlsplit(url)
+        port = parts.port
+    except (LocationParseError, ValueError):
+        raise OAuth2Error("%s %r is not an absolute https:// URL." % (name, shown)) from None
+    if "@" in parts.netloc:
+        raise OAuth2Error(
+            "%s %s carries a user name or password before '@': remove it, the client authenticates with client_id "
+            "and client_secret." % (name, shown)
+        )
+    host = parts.hostname or ""
+    if parts.scheme not in ("https", "http") or not host:
+        raise OAuth2Error("%s %r is not an absolute https:// URL." % (name, shown))
+    if (parsed.scheme, parsed.host, parsed.port) != (parts.scheme, "[%s]" % host if ":" in host else host, port):
+        raise OAuth2Error(
+            "%s %s is read as different hosts by Python and by requests: write the host plainly, as a name or an IP address." % (name, shown)
+        )
     if parts.scheme == "http" and not _is_loopback(host):
         raise OAuth2Error(
             "%s %s uses plain http, which would send the client secret and token unencrypted: "
-            "use https:// (plain http is accepted only for loopback hosts such as 127.0.0.1, ::1 and localhost)." % (name, url)
+            "use https:// (plain http is accepted only for loopback hosts such as 127.0.0.1, ::1 and localhost)." % (name, shown)
         )
     return url
 
 
+def _unsafe_character(url: str) -> Optional[str]:
+    """What in the URL parsers disagree on: urllib3 ends the host at a backslash, urlsplit does not; urlsplit drops
+    tabs and newlines, and requests strips leading spaces."""
+    for character in url:
+        if character == "\\":
+            return "a backslash"
+        if character <= " " or character == "\x7f":
+            return "a space or control character"
+        if character > "\x7f":
+            return "a non-ASCII character"
+    return None
+
+
 def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
+    """localhost, or a loopback address in its canonical form only: Python and the system resolver disagree on
+    spellings such as 2130706433, 0x7f.1 or 0127.0.0.1 (octal 87.0.0.1 to inet_aton, 127.0.0.1 to older Pythons)."""
+    if host == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        address = ipaddress.ip_address(host)
     except ValueError:
         return False
+    return address.is_loopback and str(address) == host
+
+
+def _no_netrc(request: Any) -> Any:
+    """Session auth that adds nothing: while any auth is set, requests never fills in ~/.netrc credentials
+    in place of the client's own, and trust_env still brings HTTPS_PROXY, NO_PROXY and REQUESTS_CA_BUNDLE."""
+    return request
 
 
 class Transport:
@@ -76,15 +128,19 @@ class Transport:
         import requests  # pylint: disable=import-outside-toplevel
         from urllib3.exceptions import InsecureRequestWarning  # pylint: disable=import-outside-toplevel
 
+        require_secure_url(url, what)
         if self._session is None:
             self._session = requests.Session()
+            self._session.auth = _no_netrc
         try:
             with warnings.catch_warnings():
                 # validate_certs: false was asked for explicitly; urllib3's per-request warning adds nothing.
                 warnings.simplefilter("ignore", InsecureRequestWarning)
                 # Redirects are not followed: a token request re-sent elsewhere could carry the secret with it.
+                # Plain http is loopback only (require_secure_url), and must not reach a proxy in cleartext.
                 response = self._session.request(
-                    method, url, timeout=self._timeout, verify=self._verify, allow_redirects=False, stream=True, **kwargs
+                    method, url, timeout=self._timeout, verify=self._verify, allow_redirects=False, stream=True,
+                    proxies=NO_PROXIES if url[:5].lower() == "http:" else None, **kwargs
                 )
                 with response:
                     body = response.raw.read(MAX_BODY_BYTES + 1, decode_content=True)

@@ -70,7 +70,7 @@ class FakeProvider:
                 self.end_headers()
                 self.wfile.write(answer.body)
 
-            do_GET = do_POST = _reply
+            do_GET = do_POST = do_CONNECT = _reply
 
             def log_message(self, *args) -> None:  # pylint: disable=arguments-differ
                 pass

@@ -7,11 +7,14 @@ import fcntl
 import multiprocessing
 import os
 import stat
+import struct
+import threading
 
 import pytest
 
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import ClientOptions
-from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_cache import CacheKeys, TokenCache, refresh_margin
+from ansible_collections.oauth2.client_credentials.plugins.module_utils import token_cache
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_cache import MAGIC, CacheKeys, TokenCache, refresh_margin
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_client import TokenClient
 
 SECRET = "cache-Secret-Value-0123456789"
@@ -65,11 +68,11 @@ def entries(cache_dir):
 # -- keys and margins ----------------------------------------------------------------------
 
 
-def identity(**overrides):
+def identity(user_key=b"k" * 32, **overrides):
     settings = {"token_url": "https://idp/token", "client_id": "app", "client_secret": SECRET}
     settings.update(overrides)
     opts = ClientOptions.from_mapping(settings)
-    return CacheKeys(opts.client_secret, opts.cache_identity()).name("token")
+    return CacheKeys(opts.client_secret, opts.cache_identity(), user_key).name("token")
 
 
 @pytest.mark.parametrize("change", [
@@ -90,6 +93,11 @@ def test_transport_settings_and_scope_spelling_do_not(change):
 def test_key_reveals_neither_client_nor_secret():
     name = identity()
     assert len(name) == 64 and "app" not in name and SECRET not in name
+
+
+def test_names_depend_on_the_user_key():
+    """Whoever copies the cache directory without the key file cannot test guesses of the secret against its names."""
+    assert identity(user_key=b"a" * 32) != identity(user_key=b"b" * 32)
 
 
 @pytest.mark.parametrize("expires_in, configured, margin", [
@@ -208,13 +216,21 @@ def spoil_entry(cache_dir, how):
     elif how == "unreadable":
         os.unlink(path)
         os.mkdir(path)
+    elif how == "symlink":
+        os.replace(path, path + ".elsewhere")
+        os.symlink(path + ".elsewhere", path)
+    elif how == "fifo":
+        os.unlink(path)
+        os.mkfifo(path, 0o600)
 
 
 @pytest.mark.parametrize("how, warning", [
     ("corrupt", "is corrupt or from another secret"),
-    ("group-readable", "is not owned by this user with mode 0600"),
-    ("foreign-owned", "is not owned by this user with mode 0600"),
-    ("unreadable", "cannot be read"),
+    ("group-readable", "cannot be read (not a regular file of this user with mode 0600)"),
+    ("foreign-owned", "cannot be read (not a regular file of this user with mode 0600)"),
+    ("unreadable", "cannot be read (not a regular file of this user with mode 0600)"),
+    ("symlink", "cannot be read (Too many levels of symbolic links)"),
+    ("fifo", "cannot be read (not a regular file of this user with mode 0600)"),
 ])
 def test_bad_entries_are_ignored_with_one_warning(provider, cache_dir, clock, how, warning):
     issue(provider)
@@ -230,7 +246,7 @@ def test_bad_entries_are_ignored_with_one_warning(provider, cache_dir, clock, ho
 @pytest.mark.parametrize("prepare, warning", [
     (lambda path: (os.makedirs(path), os.chmod(path, 0o755)), "must be owned by this user with mode 0700"),
     (lambda path: (os.makedirs(path, mode=0o700), os.chown(path, 65534, 65534)), "must be owned by this user with mode 0700"),
-    (lambda path: open(path, "w").close(), "cannot be created"),
+    (lambda path: open(path, "w").close(), "is not a directory"),
 ])
 def test_bad_directories_are_ignored_with_one_warning(provider, cache_dir, clock, prepare, warning):
     issue(provider)
@@ -246,7 +262,8 @@ def test_a_lock_held_too_long_does_not_block_the_play(provider, cache_dir, clock
     issue(provider)
     waiting = client(provider, cache_dir, clock, lock_timeout=0.2)
     os.makedirs(cache_dir, mode=0o700)
-    with open(os.path.join(cache_dir, waiting._keys().name("token") + ".lock"), "w") as held:  # pylint: disable=protected-access
+    lock_path = os.path.join(cache_dir, waiting._keys().name("token") + ".lock")  # pylint: disable=protected-access
+    with os.fdopen(os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)) as held:
         fcntl.flock(held, fcntl.LOCK_EX)
         assert waiting.get_token()["access_token"] == "tok"
     assert "was not granted within 0.2 seconds" in waiting.warnings[0]
@@ -257,7 +274,8 @@ def test_a_lock_held_too_long_does_not_block_the_play(provider, cache_dir, clock
 
 def _one_process(base_url, cache_dir, results):
     opts = ClientOptions.from_mapping({"token_url": base_url + "/token", "client_id": "app", "client_secret": SECRET, "cache_dir": cache_dir})
-    results.put(TokenClient(opts).get_token()["access_token"])
+    token_client = TokenClient(opts)
+    results.put((token_client.get_token()["access_token"], token_client.warnings))
 
 
 def test_many_processes_missing_at_once_send_one_request(provider, cache_dir):
@@ -269,5 +287,173 @@ def test_many_processes_missing_at_once_send_one_request(provider, cache_dir):
         process.start()
     for process in processes:
         process.join(30)
-    assert [results.get(timeout=5) for _n in processes] == ["shared"] * 24
+    # No warnings either: the first run's forks all create the user key at once.
+    assert [results.get(timeout=5) for _n in processes] == [("shared", [])] * 24
     assert token_requests(provider) == 1
+
+
+
+# -- only its own files ------------------------------------------------------------------------
+
+OLD = struct.pack(">q", 1000)  # an expiry long past, where an entry's header keeps it
+
+
+def finishes(action, seconds=10.0):
+    """Runs action in a thread: a cache that blocks in open() on a FIFO must fail the test, not hang it."""
+    thread = threading.Thread(target=action, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    return not thread.is_alive()
+
+
+def plant(directory, victim):
+    """Files a user might keep in a directory given as cache_dir, and files no clean-up of this cache may touch."""
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    planted = {
+        "notes": b"hello" + OLD + b"x" * 20,
+        "README": b"hi\n",
+        "photo.jpg": b"\xff\xd8" * 20,
+        "a" * 64: b"XXXXX" + OLD + b"\0" * 12,      # an entry's name, not its magic
+        "b" * 64: MAGIC + OLD + b"\0" * 12,         # an old entry, but readable by others
+        "c" * 64: MAGIC + OLD + b"\0" * 12,         # an old entry, but another user's
+        "f" * 64 + ".lock": b"",                    # another user's lock file
+    }
+    for name, content in planted.items():
+        with open(os.path.join(directory, name), "wb") as handle:
+            handle.write(content)
+        os.chmod(os.path.join(directory, name), 0o600)
+    os.chmod(os.path.join(directory, "b" * 64), 0o644)
+    os.chown(os.path.join(directory, "c" * 64), 65534, 65534)
+    os.chown(os.path.join(directory, "f" * 64 + ".lock"), 65534, 65534)
+    with open(victim, "wb") as handle:
+        handle.write(MAGIC + OLD + b"\0" * 12)
+    os.chmod(victim, 0o600)
+    os.symlink(victim, os.path.join(directory, "e" * 64))  # an old entry's bytes, behind a link
+    os.mkdir(os.path.join(directory, "d" * 64))
+    return sorted(os.listdir(directory))
+
+
+def test_clean_up_removes_only_its_own_expired_entries(provider, cache_dir, clock, tmp_path):
+    planted = plant(cache_dir, str(tmp_path / "victim"))
+    issue(provider, expires_in=60)
+    client(provider, cache_dir, clock, scope="old").get_token()
+    clock.now = START + 61
+    client(provider, cache_dir, clock, scope="new").get_token()  # writes, then cleans up
+    ours = [name for name in os.listdir(cache_dir) if name not in planted]
+    assert sorted(set(os.listdir(cache_dir)) - set(ours)) == planted
+    assert len(ours) == 2 and sum(name.endswith(".lock") for name in ours) == 1  # the new entry and its lock
+    assert open(str(tmp_path / "victim"), "rb").read().startswith(MAGIC)
+
+
+def test_a_fifo_in_the_cache_directory_does_not_hang_the_clean_up(provider, cache_dir, clock):
+    os.makedirs(cache_dir, mode=0o700)
+    os.mkfifo(os.path.join(cache_dir, "pipe"), 0o600)
+    os.mkfifo(os.path.join(cache_dir, "9" * 64), 0o600)
+    issue(provider)
+    assert finishes(lambda: client(provider, cache_dir, clock).get_token())
+    assert token_requests(provider) == 1
+
+
+def test_lock_files_go_with_their_entries(provider, cache_dir, clock):
+    """Each credential set leaves a lock file; without clean-up they piled up (31 locks for 1 live entry)."""
+    issue(provider, expires_in=60)
+    for scope in range(30):
+        client(provider, cache_dir, clock, scope="s%d" % scope).get_token()
+    issue(provider, expires_in=None)
+    client(provider, cache_dir, clock, scope="no-lifetime").get_token()  # a lock, never an entry
+    clock.now = START + 61
+    issue(provider, expires_in=60)
+    client(provider, cache_dir, clock, scope="live").get_token()
+    names = os.listdir(cache_dir)
+    assert len(entries(cache_dir)) == 1 and len([name for name in names if name.endswith(".lock")]) == 1
+
+
+def test_clean_up_leaves_an_entry_whose_lock_is_held(provider, cache_dir, clock):
+    """Its holder may be renewing it right now."""
+    issue(provider, expires_in=60)
+    renewing = client(provider, cache_dir, clock, scope="renewing")
+    renewing.get_token()
+    entry = entries(cache_dir)[0]
+    with os.fdopen(os.open(os.path.join(cache_dir, entry + ".lock"), os.O_RDWR)) as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        clock.now = START + 61
+        client(provider, cache_dir, clock, scope="other").get_token()
+        assert entry in os.listdir(cache_dir) and entry + ".lock" in os.listdir(cache_dir)
+
+
+def test_a_lock_file_removed_before_it_was_locked_is_locked_anew(tmp_path, monkeypatch):
+    """A clean-up may unlink the lock file between a taker's open and flock; holding the unlinked file would lock nothing."""
+    path = str(tmp_path / "entry.lock")
+    real_flock = fcntl.flock
+    removed = []
+
+    def flock_after_a_clean_up(descriptor, operation):
+        if not removed:
+            removed.append(os.unlink(path))
+        return real_flock(descriptor, operation)
+
+    monkeypatch.setattr(fcntl, "flock", flock_after_a_clean_up)
+    with token_cache._FileLock(path, 1.0) as lock:  # pylint: disable=protected-access
+        assert lock.problem is None and removed
+        assert os.fstat(lock._descriptor).st_ino == os.stat(path).st_ino  # pylint: disable=protected-access
+
+
+def test_a_symlinked_cache_dir_is_refused(provider, cache_dir, clock, tmp_path):
+    """Another user may plant cache_dir as a link to the victim's files in a shared directory."""
+    victim = str(tmp_path / "victim")
+    planted = plant(victim, str(tmp_path / "victim-file"))
+    os.symlink(victim, cache_dir)
+    issue(provider)
+    attempt = client(provider, cache_dir, clock)
+    assert attempt.get_token()["access_token"] == "tok"
+    assert len(attempt.warnings) == 1 and "is a symbolic link" in attempt.warnings[0]
+    assert sorted(os.listdir(victim)) == planted
+
+
+@pytest.mark.parametrize("prepare, usable", [
+    (lambda parent: os.chmod(parent, 0o777), False),
+    (lambda parent: os.chmod(parent, 0o770), False),
+    (lambda parent: os.chown(parent, 65534, 65534), False),
+    (lambda parent: os.chmod(parent, 0o1777), True),  # like /tmp
+])
+def test_parents_that_other_users_can_change_are_refused(provider, tmp_path, clock, prepare, usable):
+    parent = tmp_path / "shared"
+    parent.mkdir()
+    prepare(str(parent))
+    issue(provider)
+    for _attempt in range(2):
+        attempt = client(provider, str(parent / "cache"), clock)
+        assert attempt.get_token()["access_token"] == "tok"
+    if usable:
+        assert token_requests(provider) == 1 and attempt.warnings == []
+    else:
+        assert token_requests(provider) == 2 and "which other users can change" in attempt.warnings[0]
+
+
+# -- the user key ----------------------------------------------------------------------------
+
+
+def test_the_user_key_is_created_once_beside_the_cache_directory(provider, cache_dir, clock):
+    issue(provider)
+    client(provider, cache_dir, clock).get_token()
+    key = open(cache_dir + ".key", "rb").read()
+    assert len(key) == 32 and stat.S_IMODE(os.stat(cache_dir + ".key").st_mode) == 0o600
+    assert not [name for name in os.listdir(cache_dir) if "key" in name]  # a copy of the directory lacks it
+    clock.now = START + 600
+    client(provider, cache_dir, clock).get_token()
+    assert open(cache_dir + ".key", "rb").read() == key and token_requests(provider) == 2
+
+
+@pytest.mark.parametrize("spoil", [
+    lambda path: os.chmod(path, 0o644),
+    lambda path: os.chown(path, 65534, 65534),
+    lambda path: (os.replace(path, path + ".real"), os.symlink(path + ".real", path)),
+    lambda path: open(path, "ab").write(b"x"),
+])
+def test_an_unsafe_user_key_turns_the_cache_off(provider, cache_dir, clock, spoil):
+    issue(provider)
+    client(provider, cache_dir, clock).get_token()
+    spoil(cache_dir + ".key")
+    attempt = client(provider, cache_dir, clock)
+    assert attempt.get_token()["access_token"] == "tok" and token_requests(provider) == 2
+    assert len(attempt.warnings) == 1 and "the token cache key %s.key cannot be created or read" % cache_dir in attempt.warnings[0]

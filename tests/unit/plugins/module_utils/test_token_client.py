@@ -156,3 +156,34 @@ def test_an_earlier_exp_claim_wins_over_expires_in(provider):
     provider.answer("/token", json_body={"access_token": signed_token(exp=NOW + 4), "expires_in": 5})
     result = client(provider).fetch_token()
     assert (result["expires_in"], result["expires_at"]) == (5, NOW + 4)
+
+
+@pytest.mark.parametrize("secret, description", [
+    # Collapsing whitespace before redacting would leave "two spaces and tab" in the message.
+    ("two  spaces\tand tab", lambda secret: "bad secret " + secret),
+    # Truncating before redacting would leave the secret's first characters in the message.
+    (SECRET, lambda secret: "x" * 290 + secret),
+])
+def test_error_text_is_redacted_before_it_is_normalised_or_cut(provider, secret, description):
+    provider.answer("/token", status=401, json_body={"error": "invalid_client", "error_description": description(secret)})
+    with pytest.raises(OAuth2Error) as caught:
+        client(provider, client_secret=secret).fetch_token()
+    message = str(caught.value)
+    assert "********" in message
+    assert " ".join(secret.split()) not in message and secret[:5] not in message
+
+
+@pytest.mark.parametrize("name, value", [("client_secret", " padded secret\t"), ("client_id", "app ")])
+def test_credentials_are_sent_exactly_as_given_with_a_warning(provider, name, value):
+    provider.answer("/token", json_body={"access_token": "opaque", "token_type": "Bearer"})
+    padded = client(provider, auth_method="client_secret_post", **{name: value})
+    padded.fetch_token()
+    assert dict(provider.requests[0].form)[name] == value
+    assert padded.warnings == [
+        "%s has leading or trailing whitespace, which is sent as given; remove it if the provider's %s has none."
+        % (name, "secret" if name == "client_secret" else "client id")
+    ]
+
+
+def test_credentials_without_surrounding_whitespace_give_no_warning(provider):
+    assert client(provider).warnings == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import ssl
 import threading
@@ -15,22 +16,109 @@ from ansible_collections.oauth2.client_credentials.plugins.module_utils.transpor
 
 
 @pytest.mark.parametrize(
-    "url", ["https://idp.example.com/token", "http://127.0.0.1:8080/token", "http://127.8.9.1/t", "http://[::1]:80/t", "http://LocalHost/t"]
+    "url",
+    ["https://idp.example.com/token", "http://127.0.0.1:8080/token", "http://127.8.9.1/t", "http://[::1]:80/t", "http://LocalHost/t",
+     "http://[::1]:8080/", "HTTP://127.0.0.1/", "https://idp.example.com/a%20b?x=1#f", "https://idp.example.com/users/@me"],
 )
 def test_https_and_loopback_http_are_accepted(url):
     assert require_secure_url(url, "token_url") == url
 
 
-@pytest.mark.parametrize("url", ["http://idp.example.com/token", "http://10.0.0.1/token", "http://localhost.example.com/t"])
+@pytest.mark.parametrize("url", [
+    "http://idp.example.com/token", "http://10.0.0.1/token", "http://localhost.example.com/t", "http://localhost.evil.example/",
+    "http://127.0.0.1.nip.io/", "HTTP://idp.example.com/",
+    # Spellings on which Python and the resolver disagree (0127 is octal, 87.0.0.1, to inet_aton).
+    "http://0x7f.1/", "http://2130706433/", "http://127.1/", "http://0127.0.0.1/",
+    # Only the canonical spelling counts, which also keeps out what older Pythons' ipaddress accepts.
+    "http://[0:0:0:0:0:0:0:1]/",
+])
 def test_plain_http_elsewhere_is_refused(url):
-    with pytest.raises(OAuth2Error, match=r"^token_url %s uses plain http" % url):
+    with pytest.raises(OAuth2Error, match=r"^token_url %s uses plain http" % re.escape(url)):
         require_secure_url(url, "token_url")
 
 
-@pytest.mark.parametrize("url", ["idp.example.com/token", "ftp://idp.example.com/token", "https:///token", "https://[bad/"])
+@pytest.mark.parametrize("url", ["idp.example.com/token", "ftp://idp.example.com/token", "https:///token", "https://[bad/", "https://idp:99999/"])
 def test_not_a_url(url):
     with pytest.raises(OAuth2Error, match="is not an absolute https:// URL"):
         require_secure_url(url, "token_url")
+
+
+@pytest.mark.parametrize("url, what", [
+    # urlsplit reads host 127.0.0.1 in both, urllib3 (and so requests) connects to the host before the backslash.
+    ("http://192.0.2.2:18081\\@127.0.0.1/ok", "a backslash"),
+    ("http://127.0.0.1\\@evil.example/", "a backslash"),
+    ("https://idp.example.com/to\nken", "a space or control character"),
+    ("https://idp.example.com\t/token", "a space or control character"),
+    ("https://idp.example.com/a b", "a space or control character"),
+    (" https://idp.example.com/", "a space or control character"),
+    ("https://idp.example.com/\x7f", "a space or control character"),
+    ("https://bücher.example/token", "a non-ASCII character"),
+])
+def test_characters_that_parsers_read_differently_are_refused(url, what):
+    with pytest.raises(OAuth2Error, match=r"^token_url contains %s, which URL parsers read differently" % what) as caught:
+        require_secure_url(url, "token_url")
+    assert "\n" not in str(caught.value) and "@" not in str(caught.value)
+
+
+@pytest.mark.parametrize("url", ["https://user:pw@idp.example/token", "https://pw@idp.example/", "https://@idp.example/", "https://a:pw@[bad/"])
+def test_userinfo_is_refused_without_being_shown(url):
+    with pytest.raises(OAuth2Error, match=r"token_url '?https://\*{8}@") as caught:
+        require_secure_url(url, "token_url")
+    assert "pw" not in str(caught.value)
+
+
+@pytest.mark.parametrize("url", ["http://%31%32%37.0.0.1/", "https://[fe80::1%25eth0]/token"])
+def test_hosts_read_differently_by_python_and_requests_are_refused(url):
+    """urllib3 decodes a percent-encoded host, urlsplit does not: the loopback check would judge one host, requests dial another."""
+    with pytest.raises(OAuth2Error, match=r"is read as different hosts by Python and by requests"):
+        require_secure_url(url, "token_url")
+
+
+def test_the_transport_itself_refuses_what_the_rule_refuses(provider):
+    """The rule guards every request, not only the URLs its callers remembered to check."""
+    with pytest.raises(OAuth2Error, match=r"^Token endpoint contains a backslash"):
+        Transport().post_form(provider.base_url + "\\@127.0.0.1/token", "Token endpoint", [("a", "b")], {})
+    assert provider.requests == []
+
+
+@pytest.fixture
+def netrc_for_loopback(isolated_home):
+    netrc = isolated_home / ".netrc"
+    netrc.write_text("machine 127.0.0.1 login intruder password from-netrc\n")
+    netrc.chmod(0o600)
+
+
+def test_netrc_adds_no_credentials(provider, netrc_for_loopback):
+    provider.answer("/token", json_body={})
+    Transport().post_form(provider.base_url + "/token", "Token endpoint", [("client_id", "app")], {})
+    assert "Authorization" not in provider.requests[0].headers
+
+
+def test_netrc_does_not_replace_the_clients_own_header(provider, netrc_for_loopback):
+    provider.answer("/token", json_body={})
+    Transport().post_form(provider.base_url + "/token", "Token endpoint", [], {"Authorization": "Basic b3du"})
+    assert provider.requests[0].headers["Authorization"] == "Basic b3du"
+
+
+def test_proxy_environment_still_applies(provider, monkeypatch):
+    """Corporate networks reach the provider through HTTPS_PROXY; turning off ~/.netrc must not turn it off."""
+    monkeypatch.setenv("HTTPS_PROXY", provider.base_url)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    with pytest.raises(OAuth2Error):  # the fake proxy refuses the tunnel
+        Transport().get("https://idp.example.test/token", "Token endpoint")
+    assert (provider.requests[0].method, provider.requests[0].path) == ("CONNECT", "idp.example.test:443")
+
+
+def test_plain_http_to_loopback_never_goes_through_a_proxy(provider, monkeypatch):
+    """A proxy would carry the cleartext secret off the machine; loopback is reached directly."""
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("ALL_PROXY", "http://127.0.0.1:9")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    provider.answer("/token", json_body={})
+    assert Transport().get(provider.base_url + "/token", "Token endpoint").status == 200
+    assert provider.requests[0].path == "/token"
 
 
 def test_connection_refused():
