@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import os
 
+from ansible import constants as C
 from ansible.errors import AnsibleActionFail, AnsibleError
 from ansible.plugins.action import ActionBase
 from ansible.plugins.loader import lookup_loader
 
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import DEFAULT_FACT_NAME, ClientOptions
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
 from ansible_collections.oauth2.client_credentials.plugins.plugin_utils.controller_options import resolve_options
 
@@ -36,13 +38,17 @@ class ActionModule(ActionBase):
             # The lookup declares the same options with the same sources; reading through it keeps the two in step.
             options_plugin = lookup_loader.get(MODULE, loader=self._loader, templar=self._templar)
             options = resolve_options(options_plugin, task_vars, args, self._templar, self._loader, self._find_file)
+            # Checked here before anything is serialised for the module (a YAML alias bomb in credentials_file would
+            # expand there); ca_path is left to the module, since it names a file where the module runs.
+            ClientOptions.from_mapping(dict(options.values, ca_path=None))
         except OAuth2Error as exc:
             raise AnsibleActionFail(str(exc)) from None
         # Its values are in the options now; the credentials file itself never travels to the target.
         module_args = {name: value for name, value in options.values.items() if value is not None and name != "credentials_file"}
         result.update(self._execute_module(module_name=MODULE, module_args=dict(module_args, **passthrough), task_vars=task_vars))
-        if options.warnings:
-            result["warnings"] = options.warnings + result.get("warnings", [])
+        warnings = options.warnings + self._fact_cache_warning(passthrough.get("fact_name", DEFAULT_FACT_NAME))
+        if warnings:
+            result["warnings"] = warnings + result.get("warnings", [])
         if result.get("failed") and result.get("oauth2_error"):
             result["msg"] = options.explain(result.get("msg", ""), result["oauth2_error"])
             # ansible-core 2.19+ keeps a summary of the module's own message here; it would show the line without the origins.
@@ -50,6 +56,15 @@ class ActionModule(ActionBase):
         elif isinstance(result.get("token"), dict):
             self._censor(result)
         return result
+
+    @staticmethod
+    def _fact_cache_warning(fact_name):
+        """A module's facts go to the configured fact cache, which would keep the token on disk or in a shared store."""
+        cache_plugin = C.config.get_config_value("CACHE_PLUGIN")
+        if not fact_name or cache_plugin in ("memory", "ansible.builtin.memory"):
+            return []
+        return ["The token is set as fact %s, so the fact cache %s stores it: use the oauth2.client_credentials.api_token role, "
+                "or fact_name: \"\" with register, to keep it out." % (fact_name, cache_plugin)]
 
     def _censor(self, result):
         """The result carries the token: hide it from callbacks and logs, unless the task itself says no_log: false.

@@ -43,6 +43,8 @@ CLIENT_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
 }
 
 OPTION_NAMES = tuple(CLIENT_ARGUMENT_SPEC)
+# The token module's fact, unless fact_name says otherwise; the action plugin warns when a fact cache would keep it.
+DEFAULT_FACT_NAME = "oauth2_token"
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,10 @@ attributes:
     membership: [oauth2.client_credentials.oauth2]
 notes:
   - Decoded RV(token.claims) are informational; the token's signature is not verified.
+  - A O(client_secret) shorter than 8 characters is refused, because Ansible blanks every occurrence of a C(no_log)
+    value in a module's result and would garble a token that happens to contain it; the lookup accepts it.
+  - With a persistent fact cache configured (for example C(jsonfile)), a warning says that the fact O(fact_name) will
+    be stored there; the C(oauth2.client_credentials.api_token) role, or O(fact_name=) with C(register), keeps the token out.
   - Options may also come from C(oauth2_<option>) variables and E(ANSIBLE_OAUTH2_<OPTION>) environment variables
     (except O(extra_params), variables only); task arguments take precedence, then those, then O(credentials_file).
 seealso:
@@ -160,16 +164,22 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import CLIENT_ARGUMENT_SPEC, ClientOptions
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import (
+    CLIENT_ARGUMENT_SPEC,
+    DEFAULT_FACT_NAME,
+    ClientOptions,
+)
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_client import TokenClient, missing_libraries
 
 VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+# Ansible blanks every occurrence of a no_log value in a module's result; a short secret would occur in the token.
+MIN_SECRET_LENGTH = 8
 
 
 def main() -> None:
     module = AnsibleModule(
-        argument_spec=dict(CLIENT_ARGUMENT_SPEC, fact_name={"type": "str", "default": "oauth2_token"}),
+        argument_spec=dict(CLIENT_ARGUMENT_SPEC, fact_name={"type": "str", "default": DEFAULT_FACT_NAME}),
         supports_check_mode=True,
     )
     missing = missing_libraries()
@@ -181,6 +191,9 @@ def main() -> None:
     if fact_name and not VARIABLE_NAME.match(fact_name) or keyword.iskeyword(fact_name):
         module.fail_json(msg="fact_name %r is not a valid variable name: use letters, digits and underscores, not starting with a digit, "
                              "or an empty string for no fact." % fact_name)
+    if module.params["client_secret"] and len(module.params["client_secret"]) < MIN_SECRET_LENGTH:
+        module.fail_json(msg="client_secret is shorter than %d characters: Ansible would blank out every occurrence of it in this "
+                             "module's result, the token included. Use the lookup, or a longer secret." % MIN_SECRET_LENGTH)
     try:
         client = TokenClient(ClientOptions.from_mapping(module.params))
         token = client.get_token()

@@ -6,6 +6,8 @@ handling are the plugin's own code running against Ansible's real loader and tem
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from ansible.errors import AnsibleActionFail
 from ansible.parsing.dataloader import DataLoader
@@ -108,3 +110,24 @@ def test_explicit_no_log_false_on_the_task_shows_the_result():
                            templar=Templar(loader=loader), shared_loader_obj=None)
     action.module_result = {"changed": False, "token": TOKEN_RESULT}
     assert "_ansible_no_log" not in action.run(task_vars={})
+
+
+def test_alias_bomb_in_credentials_file_is_refused_before_the_module_is_called(tmp_path):
+    """Nine levels of nine aliases: a few hundred bytes of YAML, 9**9 strings once serialised for the module."""
+    levels = ["  l0: &l0 [a, a, a, a, a, a, a, a, a]"] + [
+        "  l%d: &l%d [%s]" % (level, level, ", ".join(["*l%d" % (level - 1)] * 9)) for level in range(1, 9)]
+    bomb = tmp_path / "creds.yml"
+    bomb.write_text("client_id: c\nclient_secret: %s\nextra_params:\n%s\n" % (SECRET, "\n".join(levels)))
+    started = time.monotonic()
+    with pytest.raises(AnsibleActionFail, match=r"extra_params\['l1'\] must be a string, number, boolean or list of those") as caught:
+        run_action({"token_url": "https://idp/token", "credentials_file": str(bomb)})
+    assert time.monotonic() - started < 1 and SECRET not in str(caught.value)
+
+
+def test_a_fact_that_a_fact_cache_would_store_is_a_warning(monkeypatch):
+    monkeypatch.setenv("ANSIBLE_CACHE_PLUGIN", "ansible.builtin.jsonfile")
+    args = {"token_url": "https://idp/token", "client_id": "c", "client_secret": SECRET}
+    warned = run_action(args)[1]["warnings"]
+    assert warned == ["The token is set as fact oauth2_token, so the fact cache ansible.builtin.jsonfile stores it: use the "
+                      "oauth2.client_credentials.api_token role, or fact_name: \"\" with register, to keep it out."]
+    assert "warnings" not in run_action(dict(args, fact_name=""))[1]

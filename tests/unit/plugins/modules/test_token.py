@@ -85,3 +85,9 @@ def test_refusal_carries_the_oauth_error_code(capsys, provider):
     provider.answer("/token", status=400, json_body={"error": "unauthorized_client"})
     result = run_module(capsys, token_url=provider.base_url + "/token", client_id="cid", client_secret=SECRET)[1]
     assert result["oauth2_error"] == "unauthorized_client"
+
+
+def test_a_short_secret_is_refused_before_its_scrubbing_could_garble_the_token(capsys, endpoint, provider):
+    code, result = run_module(capsys, token_url=endpoint, client_id="cid", client_secret="opaque")
+    assert code == 1 and result["msg"].startswith("client_secret is shorter than 8 characters: Ansible would blank out")
+    assert provider.requests == []
