@@ -46,15 +46,16 @@ class ActionModule(ActionBase):
         # Its values are in the options now; the credentials file itself never travels to the target.
         module_args = {name: value for name, value in options.values.items() if value is not None and name != "credentials_file"}
         result.update(self._execute_module(module_name=MODULE, module_args=dict(module_args, **passthrough), task_vars=task_vars))
-        warnings = options.warnings + self._fact_cache_warning(passthrough.get("fact_name", DEFAULT_FACT_NAME))
-        if warnings:
-            result["warnings"] = warnings + result.get("warnings", [])
+        warnings = list(options.warnings)
         if result.get("failed") and result.get("oauth2_error"):
             result["msg"] = options.explain(result.get("msg", ""), result["oauth2_error"])
             # ansible-core 2.19+ keeps a summary of the module's own message here; it would show the line without the origins.
             result.pop("exception", None)
-        elif isinstance(result.get("token"), dict):
+        elif isinstance(result.get("token"), dict) and not result.get("failed"):
+            warnings += self._fact_cache_warning(passthrough.get("fact_name", DEFAULT_FACT_NAME))
             self._censor(result)
+        if warnings:
+            result["warnings"] = warnings + result.get("warnings", [])
         return result
 
     @staticmethod

@@ -9,8 +9,6 @@ import pytest
 from harness import TIMEZONES
 
 
-
-
 def test_module_facts_on_several_hosts_with_one_request(ansible):
     ansible.write_inventory()
     ansible.write_vaulted_variables()

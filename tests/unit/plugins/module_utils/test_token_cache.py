@@ -292,7 +292,6 @@ def test_many_processes_missing_at_once_send_one_request(provider, cache_dir):
     assert token_requests(provider) == 1
 
 
-
 # -- only its own files ------------------------------------------------------------------------
 
 OLD = struct.pack(">q", 1000)  # an expiry long past, where an entry's header keeps it
