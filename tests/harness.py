@@ -380,6 +380,10 @@ class Provider:  # pylint: disable=too-many-instance-attributes
         """POSTs to the token endpoint since start or the last reset."""
         return int(self._call("GET", self.stats_url)["token_requests"])
 
+    def issued_tokens(self) -> list[str]:
+        """Every access token the provider issued since start or the last reset."""
+        return list(self._call("GET", f"{self.issuer}/_test/issued")["access_tokens"])
+
     def api_stats(self) -> dict[str, int]:
         """``{"calls": N, "rejected": M}`` for the protected API."""
         stats = self._call("GET", f"{self.api_base}/_test/stats")

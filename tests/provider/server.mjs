@@ -221,6 +221,13 @@ provider.use(async (ctx, next) => {
   }
 });
 
+// Every access token issued since the last reset, so leak tests can search for each exact string.
+const issuedTokens = [];
+provider.use(async (ctx, next) => {
+  await next();
+  if (ctx.oidc?.route === 'token' && ctx.status === 200 && ctx.body?.access_token) issuedTokens.push(ctx.body.access_token);
+});
+
 const providerCallback = provider.callback();
 let tokenRequests = 0;
 
@@ -230,8 +237,13 @@ oidcServer.on('request', (req, res) => {
     sendJson(res, 200, { token_requests: tokenRequests });
     return;
   }
+  if (pathname === '/_test/issued' && req.method === 'GET') {
+    sendJson(res, 200, { access_tokens: issuedTokens });
+    return;
+  }
   if (pathname === '/_test/reset' && req.method === 'POST') {
     tokenRequests = 0;
+    issuedTokens.length = 0;
     sendJson(res, 200, { token_requests: tokenRequests });
     return;
   }
