@@ -36,9 +36,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, NoReturn, Sequence
 
+import jwt
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 TESTS_DIR = Path(__file__).resolve().parent
@@ -46,6 +47,8 @@ PROVIDER_DIR = TESTS_DIR / "provider"
 CLIENTS_FILE = PROVIDER_DIR / "clients.json"
 READY_TIMEOUT = 20.0
 STOP_GRACE = 5.0
+# The subject of the mutual-TLS test client's certificate, as clients.json registers it.
+MTLS_CLIENT_NAME = "cc-mtls-client"
 # Controllers run anywhere: UTC (as CI does), west and east of it, and at a half-hour offset.
 TIMEZONES = ("UTC", "America/New_York", "Asia/Tokyo", "Asia/Kolkata")
 HTTP_TIMEOUT = 10.0
@@ -62,6 +65,8 @@ class TlsMaterial:
     ca_path: Path
     cert_path: Path
     key_path: Path
+    client_cert_path: Path
+    client_key_path: Path
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -161,11 +166,29 @@ def make_tls_material(directory: Path) -> TlsMaterial:
         .sign(ca_key, hashes.SHA256())
     )
 
+    client_key = ec.generate_private_key(ec.SECP256R1())
+    client_cert = (
+        _one_day_certificate(
+            x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, MTLS_CLIENT_NAME)]),
+            ca_name,
+            client_key.public_key(),
+        )
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(_key_usage(digital_signature=True), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+
     material = TlsMaterial(
         ca_path=directory / "ca.pem",
         cert_path=directory / "server.pem",
         key_path=directory / "server-key.pem",
+        client_cert_path=directory / "client.pem",
+        client_key_path=directory / "client-key.pem",
     )
+    material.client_cert_path.write_bytes(client_cert.public_bytes(serialization.Encoding.PEM))
+    _write_private(material.client_key_path, client_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
     pem = serialization.Encoding.PEM
     material.ca_path.write_bytes(ca_cert.public_bytes(pem))
     material.cert_path.write_bytes(cert.public_bytes(pem))
@@ -178,6 +201,27 @@ def make_tls_material(directory: Path) -> TlsMaterial:
         ),
     )
     return material
+
+
+def make_client_keys(directory: Path) -> dict[str, Path]:
+    """Private keys of the private_key_jwt test client, one of each kind, as PEM files; their public JWKS beside them.
+
+    The RSA key has no pinned alg, so the provider accepts RS256 and PS256 assertions alike.
+    """
+    keys = {
+        "rsa": (rsa.generate_private_key(public_exponent=65537, key_size=2048), jwt.algorithms.RSAAlgorithm),
+        "ec": (ec.generate_private_key(ec.SECP256R1()), jwt.algorithms.ECAlgorithm),
+        "ed25519": (ed25519.Ed25519PrivateKey.generate(), jwt.algorithms.OKPAlgorithm),
+    }
+    paths, public = {}, []
+    for kid, (key, algorithm) in keys.items():
+        paths[kid] = directory / ("client-%s.pem" % kid)
+        _write_private(paths[kid], key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+        public.append(dict(json.loads(algorithm.to_jwk(key.public_key())), kid=kid, use="sig"))
+    paths["jwks"] = directory / "client-jwks.json"
+    paths["jwks"].write_text(json.dumps({"keys": public}))
+    return paths
 
 
 def check_node_modules() -> None:
@@ -214,6 +258,7 @@ class Provider:  # pylint: disable=too-many-instance-attributes
         self.clients_path = CLIENTS_FILE
         self.clients: dict[str, dict[str, Any]] = load_clients()
         self.tls: TlsMaterial | None = None
+        self.client_keys: dict[str, Path] = {}
         self.issuer = ""
         self.token_url = ""
         self.api_url = ""
@@ -243,10 +288,13 @@ class Provider:  # pylint: disable=too-many-instance-attributes
         check_node_modules()
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.tls = make_tls_material(self.workdir)
+        self.client_keys = make_client_keys(self.workdir)
         env = dict(os.environ)
         env.update({
             "TLS_CERT": str(self.tls.cert_path),
             "TLS_KEY": str(self.tls.key_path),
+            "TLS_CA": str(self.tls.ca_path),
+            "CLIENT_JWKS": str(self.client_keys["jwks"]),
             "OIDC_PORT": str(self._ports[0]),
             "API_PORT": str(self._ports[1]),
         })

@@ -23,6 +23,8 @@ except ImportError:  # ansible-core before 2.22: the censored result is the prot
 
 MODULE = "oauth2.client_credentials.token"
 MODULE_ONLY_ARGS = ("fact_name",)
+# Read on the controller, their content is in the other options now: the files themselves never travel to the target.
+CONTROLLER_ONLY = ("credentials_file", "private_key_path")
 
 
 class ActionModule(ActionBase):
@@ -39,12 +41,12 @@ class ActionModule(ActionBase):
             options_plugin = lookup_loader.get(MODULE, loader=self._loader, templar=self._templar)
             options = resolve_options(options_plugin, task_vars, args, self._templar, self._loader, self._find_file)
             # Checked here before anything is serialised for the module (a YAML alias bomb in credentials_file would
-            # expand there); ca_path is left to the module, since it names a file where the module runs.
-            ClientOptions.from_mapping(dict(options.values, ca_path=None))
+            # expand there); files are left to the module, which reads them where it runs.
+            ClientOptions.from_mapping(options.values, local_files=False)
         except OAuth2Error as exc:
             raise AnsibleActionFail(str(exc)) from None
         # Its values are in the options now; the credentials file itself never travels to the target.
-        module_args = {name: value for name, value in options.values.items() if value is not None and name != "credentials_file"}
+        module_args = {name: value for name, value in options.values.items() if value is not None and name not in CONTROLLER_ONLY}
         result.update(self._execute_module(module_name=MODULE, module_args=dict(module_args, **passthrough), task_vars=task_vars))
         warnings = list(options.warnings)
         if result.get("failed") and result.get("oauth2_error"):

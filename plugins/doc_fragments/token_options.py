@@ -34,19 +34,67 @@ options:
   client_secret:
     description:
       - The OAuth client secret. Keep it in Ansible Vault.
-      - Required, directly or from O(credentials_file).
+      - Required for the secret-based O(auth_method)s, directly or from O(credentials_file).
       - Never shown in messages, warnings or task output.
     type: str
   auth_method:
     description:
-      - How the client authenticates at the token endpoint (RFC 6749 section 2.3.1).
-      - V(client_secret_basic) sends an HTTP Basic C(Authorization) header built from the form-encoded id and secret,
-        so ids and secrets containing C(:), C(+), C(%), C(=) or spaces work.
-      - V(client_secret_post) sends C(client_id) and C(client_secret) in the request body.
-      - Use the method the client is registered with at the provider (OneLogin calls them "Basic" and "POST").
+      - How the client authenticates at the token endpoint. Use the method the client is registered with at the provider.
+      - V(client_secret_basic) sends an HTTP Basic C(Authorization) header built from the percent-encoded id and secret
+        (RFC 6749 section 2.3.1), so ids and secrets containing C(:), C(+), C(%), C(=) or spaces work.
+      - V(client_secret_post) sends C(client_id) and C(client_secret) in the request body (OneLogin's "POST").
+      - V(client_secret_jwt) sends a C(client_assertion) JWT signed with the client secret (RFC 7523); the secret itself
+        never travels.
+      - V(private_key_jwt) sends a C(client_assertion) JWT signed with O(private_key) or O(private_key_path); the provider
+        knows only the public key.
+      - V(tls_client_auth) authenticates with O(client_cert) and O(client_key) on the TLS connection (RFC 8705, mutual TLS)
+        and sends only C(client_id).
+      - When not set, V(private_key_jwt) if a private key is given, else V(tls_client_auth) if a client certificate is
+        given and no secret, else V(client_secret_basic).
     type: str
-    choices: [client_secret_basic, client_secret_post]
-    default: client_secret_basic
+    choices: [client_secret_basic, client_secret_post, client_secret_jwt, private_key_jwt, tls_client_auth]
+  private_key:
+    description:
+      - The client's private key in PEM form, for O(auth_method=private_key_jwt). Keep it in Ansible Vault.
+      - RSA (signs V(RS256) unless O(client_assertion_algorithm) says V(RS384), V(RS512) or V(PS256) to V(PS512)),
+        EC P-256, P-384 and P-521 (V(ES256), V(ES384), V(ES512)) and Ed25519 (V(EdDSA)) keys.
+      - Never shown in messages, warnings or task output.
+    type: str
+  private_key_path:
+    description:
+      - A PEM file holding the private key, instead of O(private_key). It may be encrypted with C(ansible-vault encrypt);
+        it is read and decrypted on the controller, and a relative path is searched like O(credentials_file).
+    type: str
+  private_key_passphrase:
+    description:
+      - The passphrase of an encrypted (PKCS#8 or traditional) PEM private key.
+    type: str
+  private_key_id:
+    description:
+      - The key id the provider knows the public key by, sent as the assertion's C(kid) header.
+    type: str
+  client_assertion_algorithm:
+    description:
+      - The signature algorithm of the client assertion.
+      - For V(client_secret_jwt) V(HS256) (default), V(HS384) or V(HS512); for V(private_key_jwt) one that fits the key,
+        by default V(RS256) for RSA, the curve's V(ES256) / V(ES384) / V(ES512) for EC, and V(EdDSA) for Ed25519.
+    type: str
+    choices: [HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA]
+  client_assertion_audience:
+    description:
+      - The C(aud) of the client assertion. Defaults to the token endpoint URL; some providers want the issuer instead.
+    type: str
+  client_cert:
+    description:
+      - A PEM certificate file to present on the TLS connection, with O(client_key). Required for
+        O(auth_method=tls_client_auth), and usable with the other methods for certificate-bound tokens.
+      - A relative path is searched on the controller like O(credentials_file); an absolute path is read where the
+        plugin or module runs.
+    type: str
+  client_key:
+    description:
+      - The PEM private key file of O(client_cert), unencrypted. Found like O(client_cert).
+    type: str
   scope:
     description:
       - Scopes to request, sent space-separated. A list, or a string of space-separated scopes.
@@ -162,6 +210,64 @@ options:
         key: auth_method
     vars:
       - name: oauth2_auth_method
+  private_key:
+    env:
+      - name: ANSIBLE_OAUTH2_PRIVATE_KEY
+    vars:
+      - name: oauth2_private_key
+  private_key_path:
+    env:
+      - name: ANSIBLE_OAUTH2_PRIVATE_KEY_PATH
+    ini:
+      - section: oauth2_client_credentials
+        key: private_key_path
+    vars:
+      - name: oauth2_private_key_path
+  private_key_passphrase:
+    env:
+      - name: ANSIBLE_OAUTH2_PRIVATE_KEY_PASSPHRASE
+    vars:
+      - name: oauth2_private_key_passphrase
+  private_key_id:
+    env:
+      - name: ANSIBLE_OAUTH2_PRIVATE_KEY_ID
+    ini:
+      - section: oauth2_client_credentials
+        key: private_key_id
+    vars:
+      - name: oauth2_private_key_id
+  client_assertion_algorithm:
+    env:
+      - name: ANSIBLE_OAUTH2_CLIENT_ASSERTION_ALGORITHM
+    ini:
+      - section: oauth2_client_credentials
+        key: client_assertion_algorithm
+    vars:
+      - name: oauth2_client_assertion_algorithm
+  client_assertion_audience:
+    env:
+      - name: ANSIBLE_OAUTH2_CLIENT_ASSERTION_AUDIENCE
+    ini:
+      - section: oauth2_client_credentials
+        key: client_assertion_audience
+    vars:
+      - name: oauth2_client_assertion_audience
+  client_cert:
+    env:
+      - name: ANSIBLE_OAUTH2_CLIENT_CERT
+    ini:
+      - section: oauth2_client_credentials
+        key: client_cert
+    vars:
+      - name: oauth2_client_cert
+  client_key:
+    env:
+      - name: ANSIBLE_OAUTH2_CLIENT_KEY
+    ini:
+      - section: oauth2_client_credentials
+        key: client_key
+    vars:
+      - name: oauth2_client_key
   scope:
     env:
       - name: ANSIBLE_OAUTH2_SCOPE

@@ -1,57 +1,244 @@
 # -*- coding: utf-8 -*-
 # Copyright: oauth2.client_credentials contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""How the client proves who it is at the token endpoint (RFC 6749 section 2.3).
+"""How the client proves who it is at the token endpoint (RFC 6749 section 2.3, RFC 7523, RFC 8705).
 
-Each method adds its credential to an outgoing token request and names the strings that must
-never be shown, so later methods (client_secret_jwt, private_key_jwt, mutual TLS) slot in here.
+Each method adds its credential to an outgoing token request, names the strings that must never be
+shown, and says which key material keys the token cache, so that a cache entry tells nothing to whoever
+lacks that credential. PyJWT and cryptography are imported only when an assertion is signed.
 """
 
 from __future__ import annotations
 
 import base64
-from typing import Dict, List, Tuple
-from urllib.parse import quote_plus
+import hashlib
+import time
+import uuid
+import warnings
+from typing import Any, Dict, List, Optional, Tuple
+from urllib.parse import quote, quote_plus
+
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
+
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+ASSERTION_LIFETIME = 60
+SECRET_ALGORITHMS = ("HS256", "HS384", "HS512")
+# Which signature algorithms each kind of private key can make; the first is the default.
+KEY_ALGORITHMS = {
+    "RSA": ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512"),
+    "EC secp256r1": ("ES256",),
+    "EC secp384r1": ("ES384",),
+    "EC secp521r1": ("ES512",),
+    "Ed25519": ("EdDSA",),
+}
+ASSERTION_ALGORITHMS = SECRET_ALGORITHMS + tuple(alg for algs in KEY_ALGORITHMS.values() for alg in algs)
+
+# Parsed private keys of this process, by a digest of their PEM text and passphrase: parsing an RSA key costs milliseconds.
+_PARSED_KEYS: Dict[str, Any] = {}
 
 
 class ClientAuth:
     """A client authentication method; subclasses fill in the request."""
 
-    def __init__(self, client_id: str, client_secret: str) -> None:
+    def __init__(self, client_id: str) -> None:
         self.client_id = client_id
-        self._client_secret = client_secret
 
-    def authenticate(self, form: List[Tuple[str, str]], headers: Dict[str, str]) -> None:
+    def authenticate(self, form: List[Tuple[str, str]], headers: Dict[str, str], endpoint: str) -> None:
         raise NotImplementedError
 
     def sensitive_values(self) -> Tuple[str, ...]:
-        """Every form in which the secret could surface: raw, form-encoded, and inside a Basic header."""
-        return (self._client_secret, quote_plus(self._client_secret), _basic_credentials(self.client_id, self._client_secret))
+        """Every string that must be blanked out of messages."""
+        return ()
+
+    def cache_secret(self) -> str:
+        """The credential the token cache's keys derive from: whoever lacks it learns nothing from a cache file."""
+        raise NotImplementedError
 
 
-class ClientSecretBasic(ClientAuth):
-    """HTTP Basic with form-encoded id and secret, so ':' '+' '%' and spaces survive the round trip."""
+class _SecretAuth(ClientAuth):
+    """Methods built on the client secret."""
 
-    def authenticate(self, form: List[Tuple[str, str]], headers: Dict[str, str]) -> None:
+    def __init__(self, client_id: str, client_secret: str) -> None:
+        super().__init__(client_id)
+        self._client_secret = client_secret
+
+    def sensitive_values(self) -> Tuple[str, ...]:
+        """Raw, form- and percent-encoded, and inside a Basic header."""
+        secret = self._client_secret
+        return (secret, quote_plus(secret), quote(secret, safe=""), _basic_credentials(self.client_id, secret))
+
+    def cache_secret(self) -> str:
+        return self._client_secret
+
+
+class ClientSecretBasic(_SecretAuth):
+    """HTTP Basic with percent-encoded id and secret (RFC 6749 section 2.3.1).
+
+    A space is sent as %20, not +: form decoders and plain percent-decoders (Authlib's, for one) read %20 alike.
+    """
+
+    def authenticate(self, form: List[Tuple[str, str]], headers: Dict[str, str], endpoint: str) -> None:
         headers["Authorization"] = "Basic " + _basic_credentials(self.client_id, self._client_secret)
 
 
-class ClientSecretPost(ClientAuth):
+class ClientSecretPost(_SecretAuth):
     """Id and secret as form fields, for clients registered that way (OneLogin's "POST" method)."""
 
-    def authenticate(self, form: List[Tuple[str, str]], headers: Dict[str, str]) -> None:
+    def authenticate(self, form: List[Tuple[str, str]], headers: Dict[str, str], endpoint: str) -> None:
         form.extend((("client_id", self.client_id), ("client_secret", self._client_secret)))
 
 
-_METHODS = {"client_secret_basic": ClientSecretBasic, "client_secret_post": ClientSecretPost}
-AUTH_METHODS = tuple(_METHODS)
+class _AssertionAuth(ClientAuth):
+    """A signed JWT that says who the client is, for this endpoint, for the next minute (RFC 7523 section 2.2)."""
+
+    def __init__(self, client_id: str, algorithm: Optional[str], audience: Optional[str], key_id: Optional[str] = None) -> None:
+        super().__init__(client_id)
+        self._algorithm = algorithm
+        self._audience = audience
+        self._key_id = key_id
+
+    def authenticate(self, form: List[Tuple[str, str]], headers: Dict[str, str], endpoint: str) -> None:
+        import jwt  # pylint: disable=import-outside-toplevel
+
+        key, algorithm = self._signing_key()
+        now = int(time.time())
+        claims = {"iss": self.client_id, "sub": self.client_id, "aud": self._audience or endpoint,
+                  "jti": uuid.uuid4().hex, "iat": now, "exp": now + ASSERTION_LIFETIME}
+        with warnings.catch_warnings():
+            # PyJWT warns of a short HMAC key; the provider chose the secret, and the output is no place for it.
+            warnings.simplefilter("ignore")
+            assertion = jwt.encode(claims, key, algorithm=algorithm, headers={"kid": self._key_id} if self._key_id else None)
+        form.extend((("client_id", self.client_id), ("client_assertion_type", ASSERTION_TYPE), ("client_assertion", assertion)))
+
+    def _signing_key(self) -> Tuple[Any, str]:
+        raise NotImplementedError
 
 
-def client_auth_for(method: str, client_id: str, client_secret: str) -> ClientAuth:
-    """The authentication method by its registered name (one of AUTH_METHODS, validated with the options)."""
-    return _METHODS[method](client_id, client_secret)
+class ClientSecretJwt(_AssertionAuth):
+    """The assertion signed with the client secret (HMAC); the secret itself never travels."""
+
+    def __init__(self, client_id: str, client_secret: str, algorithm: Optional[str], audience: Optional[str]) -> None:
+        super().__init__(client_id, algorithm, audience)
+        self._client_secret = client_secret
+        if algorithm and algorithm not in SECRET_ALGORITHMS:
+            raise OAuth2Error("client_assertion_algorithm %s does not fit client_secret_jwt: use one of %s."
+                              % (algorithm, ", ".join(SECRET_ALGORITHMS)))
+
+    def sensitive_values(self) -> Tuple[str, ...]:
+        return (self._client_secret, quote_plus(self._client_secret))
+
+    def cache_secret(self) -> str:
+        return self._client_secret
+
+    def _signing_key(self) -> Tuple[Any, str]:
+        return self._client_secret, self._algorithm or SECRET_ALGORITHMS[0]
+
+
+class PrivateKeyJwt(_AssertionAuth):
+    """The assertion signed with the client's private key; only the public key is registered at the provider."""
+
+    def __init__(self, client_id: str, private_key: str, passphrase: Optional[str], algorithm: Optional[str],
+                 audience: Optional[str], key_id: Optional[str]) -> None:
+        super().__init__(client_id, algorithm, audience, key_id)
+        self._private_key = private_key
+        self._passphrase = passphrase
+
+    def sensitive_values(self) -> Tuple[str, ...]:
+        return tuple(value for value in (self._private_key, self._passphrase) if value)
+
+    def cache_secret(self) -> str:
+        return self._private_key
+
+    def _signing_key(self) -> Tuple[Any, str]:
+        key = load_private_key(self._private_key, self._passphrase)
+        allowed = KEY_ALGORITHMS[_key_kind(key)]
+        algorithm = self._algorithm or allowed[0]
+        if algorithm not in allowed:
+            raise OAuth2Error("client_assertion_algorithm %s does not fit the %s private_key: use %s."
+                              % (algorithm, _key_kind(key), " or ".join(allowed)))
+        return key, algorithm
+
+
+class TlsClientAuth(ClientAuth):
+    """Mutual TLS (RFC 8705): the certificate on the connection authenticates; the body names the client."""
+
+    def __init__(self, client_id: str, client_key_material: str) -> None:
+        super().__init__(client_id)
+        self._client_key_material = client_key_material
+
+    def authenticate(self, form: List[Tuple[str, str]], headers: Dict[str, str], endpoint: str) -> None:
+        form.append(("client_id", self.client_id))
+
+    def cache_secret(self) -> str:
+        return self._client_key_material
+
+
+AUTH_METHODS = ("client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt", "tls_client_auth")
+
+
+def client_auth_for(options: Any) -> ClientAuth:
+    """The method options.auth_method names, with the credentials it uses (ClientOptions checked they are there)."""
+    method = options.auth_method
+    if method == "client_secret_basic":
+        return ClientSecretBasic(options.client_id, options.client_secret)
+    if method == "client_secret_post":
+        return ClientSecretPost(options.client_id, options.client_secret)
+    if method == "client_secret_jwt":
+        return ClientSecretJwt(options.client_id, options.client_secret, options.client_assertion_algorithm, options.client_assertion_audience)
+    if method == "private_key_jwt":
+        return PrivateKeyJwt(options.client_id, options.private_key, options.private_key_passphrase, options.client_assertion_algorithm,
+                             options.client_assertion_audience, options.private_key_id)
+    try:
+        with open(options.client_key, "rb") as handle:
+            key_material = handle.read().decode("utf-8", "replace")
+    except OSError as exc:
+        raise OAuth2Error("client_key %s cannot be read (%s)." % (options.client_key, exc.strerror)) from None
+    return TlsClientAuth(options.client_id, key_material)
+
+
+def choose_auth_method(configured: Optional[str], has_private_key: bool, has_client_cert: bool, has_secret: bool) -> str:
+    """The method asked for, else the one the credentials given imply; client_secret_basic stays the default."""
+    if configured:
+        return configured
+    if has_private_key:
+        return "private_key_jwt"
+    if has_client_cert and not has_secret:
+        return "tls_client_auth"
+    return "client_secret_basic"
+
+
+def load_private_key(pem: str, passphrase: Optional[str]) -> Any:
+    """The parsed key, once per process; a failure names the option, never the key."""
+    digest = hashlib.sha256(("%s\0%s" % (pem, passphrase or "")).encode("utf-8")).hexdigest()
+    if digest not in _PARSED_KEYS:
+        from cryptography.hazmat.primitives.serialization import load_pem_private_key  # pylint: disable=import-outside-toplevel
+
+        try:
+            key = load_pem_private_key(pem.encode("utf-8"), passphrase.encode("utf-8") if passphrase else None)
+        except TypeError:
+            raise OAuth2Error("private_key is encrypted: give its passphrase as private_key_passphrase." if not passphrase
+                              else "private_key is not encrypted: remove private_key_passphrase.") from None
+        except ValueError:
+            raise OAuth2Error("private_key is not a PEM private key, or private_key_passphrase does not open it: "
+                              "give the PEM text (-----BEGIN PRIVATE KEY-----) or its file as private_key_path.") from None
+        if _key_kind(key) not in KEY_ALGORITHMS:
+            raise OAuth2Error("private_key is a %s key: use an RSA, EC (P-256, P-384, P-521) or Ed25519 key." % _key_kind(key))
+        _PARSED_KEYS[digest] = key
+    return _PARSED_KEYS[digest]
+
+
+def _key_kind(key: Any) -> str:
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa  # pylint: disable=import-outside-toplevel
+
+    if isinstance(key, rsa.RSAPrivateKey):
+        return "RSA"
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        return "EC " + key.curve.name
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        return "Ed25519"
+    return type(key).__name__
 
 
 def _basic_credentials(client_id: str, client_secret: str) -> str:
-    pair = "%s:%s" % (quote_plus(client_id, safe=""), quote_plus(client_secret, safe=""))
+    pair = "%s:%s" % (quote(client_id, safe=""), quote(client_secret, safe=""))
     return base64.b64encode(pair.encode("utf-8")).decode("ascii")

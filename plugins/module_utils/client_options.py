@@ -13,7 +13,11 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_auth import AUTH_METHODS
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_auth import (
+    ASSERTION_ALGORITHMS,
+    AUTH_METHODS,
+    choose_auth_method,
+)
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
 
 # Form fields the client builds itself; extra_params may not override them.
@@ -28,7 +32,15 @@ CLIENT_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
     "issuer": {"type": "str"},
     "client_id": {"type": "str"},
     "client_secret": {"type": "str", "no_log": True},
-    "auth_method": {"type": "str", "choices": list(AUTH_METHODS), "default": "client_secret_basic"},
+    "auth_method": {"type": "str", "choices": list(AUTH_METHODS)},
+    "private_key": {"type": "str", "no_log": True},
+    "private_key_path": {"type": "str", "no_log": False},
+    "private_key_passphrase": {"type": "str", "no_log": True},
+    "private_key_id": {"type": "str"},
+    "client_assertion_algorithm": {"type": "str", "choices": list(ASSERTION_ALGORITHMS)},
+    "client_assertion_audience": {"type": "str"},
+    "client_cert": {"type": "str"},
+    "client_key": {"type": "str", "no_log": False},
     "scope": {"type": "list", "elements": "str"},
     "resource": {"type": "list", "elements": "str"},
     "audience": {"type": "str"},
@@ -43,6 +55,7 @@ CLIENT_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
 }
 
 OPTION_NAMES = tuple(CLIENT_ARGUMENT_SPEC)
+SECRET_METHODS = ("client_secret_basic", "client_secret_post", "client_secret_jwt")
 # The token module's fact, unless fact_name says otherwise; the action plugin warns when a fact cache would keep it.
 DEFAULT_FACT_NAME = "oauth2_token"
 
@@ -52,10 +65,17 @@ class ClientOptions:
     """Everything that decides which token is requested and how; immutable so it can key a cache."""
 
     client_id: str
-    client_secret: str = field(repr=False)
+    client_secret: Optional[str] = field(default=None, repr=False)
     token_url: Optional[str] = None
     issuer: Optional[str] = None
     auth_method: str = "client_secret_basic"
+    private_key: Optional[str] = field(default=None, repr=False)
+    private_key_passphrase: Optional[str] = field(default=None, repr=False)
+    private_key_id: Optional[str] = None
+    client_assertion_algorithm: Optional[str] = None
+    client_assertion_audience: Optional[str] = None
+    client_cert: Optional[str] = None
+    client_key: Optional[str] = None
     scope: Tuple[str, ...] = ()
     resource: Tuple[str, ...] = ()
     audience: Optional[str] = None
@@ -68,8 +88,11 @@ class ClientOptions:
     refresh_margin: Optional[float] = None
 
     @classmethod
-    def from_mapping(cls, options: Mapping[str, Any]) -> "ClientOptions":
-        """Validate raw option values; unknown keys are ignored so front ends can pass their own."""
+    def from_mapping(cls, options: Mapping[str, Any], local_files: bool = True) -> "ClientOptions":
+        """Validate raw option values; unknown keys are ignored so front ends can pass their own.
+
+        local_files is false where the files that path options name live elsewhere: the controller checking a module's options.
+        """
         token_url = _optional_text(options, "token_url")
         issuer = _optional_text(options, "issuer")
         if not token_url and not issuer:
@@ -77,18 +100,40 @@ class ClientOptions:
                 "Neither token_url nor issuer is set: give the token endpoint URL as token_url, "
                 "or the provider's issuer URL as issuer to discover it."
             )
-        auth_method = _optional_text(options, "auth_method") or "client_secret_basic"
-        if auth_method not in AUTH_METHODS:
-            raise OAuth2Error("auth_method %r is not supported: use one of %s." % (auth_method, ", ".join(AUTH_METHODS)))
         ca_path = _optional_path(options, "ca_path")
-        if ca_path and not os.path.exists(ca_path):
+        if ca_path and local_files and not os.path.exists(ca_path):
             raise OAuth2Error("ca_path %s does not exist: give the PEM file (or directory) of the CA that signed the provider's certificate." % ca_path)
+        private_key = _optional_text(options, "private_key", strip=False) or (
+            _file_text(_optional_path(options, "private_key_path"), "private_key_path") if local_files else _optional_text(options, "private_key_path"))
+        client_cert, client_key = _optional_path(options, "client_cert"), _optional_path(options, "client_key")
+        if bool(client_cert) != bool(client_key):
+            raise OAuth2Error("client_cert and client_key go together: give both, the PEM certificate and its private key.")
+        for name, path in (("client_cert", client_cert), ("client_key", client_key)):
+            if path and local_files and not os.path.isfile(path):
+                raise OAuth2Error("%s %s is not a file: give the PEM file where this runs." % (name, path))
+        configured = _optional_text(options, "auth_method")
+        if configured and configured not in AUTH_METHODS:
+            raise OAuth2Error("auth_method %r is not supported: use one of %s." % (configured, ", ".join(AUTH_METHODS)))
+        auth_method = choose_auth_method(configured, bool(private_key), bool(client_cert), bool(_optional_text(options, "client_secret")))
+        algorithm = _optional_text(options, "client_assertion_algorithm")
+        if algorithm and algorithm not in ASSERTION_ALGORITHMS:
+            raise OAuth2Error("client_assertion_algorithm %r is not supported: use one of %s." % (algorithm, ", ".join(ASSERTION_ALGORITHMS)))
         return cls(
             client_id=_required_text(options, "client_id", "the OAuth client's id"),
-            client_secret=_required_text(options, "client_secret", "the OAuth client's secret, kept in Ansible Vault"),
+            client_secret=_required_text(options, "client_secret", "the OAuth client's secret, kept in Ansible Vault")
+            if auth_method in SECRET_METHODS else _optional_text(options, "client_secret", strip=False),
             token_url=token_url,
             issuer=issuer,
             auth_method=auth_method,
+            private_key=_required_credential(private_key, auth_method, "private_key_jwt", "private_key",
+                                             "the client's PEM private key, or its file as private_key_path"),
+            private_key_passphrase=_optional_text(options, "private_key_passphrase", strip=False),
+            private_key_id=_optional_text(options, "private_key_id"),
+            client_assertion_algorithm=algorithm,
+            client_assertion_audience=_optional_text(options, "client_assertion_audience"),
+            client_cert=_required_credential(client_cert, auth_method, "tls_client_auth", "client_cert",
+                                             "the client's PEM certificate file, and its key as client_key"),
+            client_key=client_key,
             scope=_words(options.get("scope"), "scope"),
             resource=_strings(options.get("resource"), "resource"),
             audience=_optional_text(options, "audience"),
@@ -107,7 +152,7 @@ class ClientOptions:
         return [
             "%s has leading or trailing whitespace, which is sent as given; remove it if the provider's %s has none." % (name, meaning)
             for name, value, meaning in credentials
-            if value != value.strip()
+            if value and value != value.strip()
         ]
 
     def cache_identity(self) -> Tuple[Any, ...]:
@@ -131,6 +176,24 @@ def _optional_path(options: Mapping[str, Any], name: str) -> Optional[str]:
     """Paths are expanded here, where the code runs: for the module that is the host and user it runs as."""
     value = _optional_text(options, name)
     return os.path.expanduser(value) if value else None
+
+
+def _required_credential(value: Optional[str], auth_method: str, needs_it: str, name: str, meaning: str) -> Optional[str]:
+    if auth_method == needs_it and not value:
+        raise OAuth2Error("%s is not set, and auth_method %s needs it: give %s." % (name, auth_method, meaning))
+    return value
+
+
+def _file_text(path: Optional[str], name: str) -> Optional[str]:
+    """A PEM file read where this runs; on the controller a vault-encrypted one was already decrypted into the option it feeds."""
+    if not path:
+        return None
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or "not text"
+        raise OAuth2Error("%s %s cannot be read (%s): give the PEM file where this runs." % (name, path, reason)) from None
 
 
 def _required_text(options: Mapping[str, Any], name: str, meaning: str) -> str:

@@ -46,7 +46,7 @@ class TokenClient:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.options = options
-        self._auth: ClientAuth = client_auth_for(options.auth_method, options.client_id, options.client_secret)
+        self._auth: ClientAuth = client_auth_for(options)
         self._given_transport = transport
         self._cache = cache or (TokenCache(options.cache_dir, clock, lock_timeout=2 * options.timeout + 5) if options.cache else None)
         self._clock = clock
@@ -73,7 +73,7 @@ class TokenClient:
                               % (", ".join(missing), " ".join(missing)))
         try:
             endpoint = self.token_endpoint()
-            form, headers = self.token_request()
+            form, headers = self.token_request(endpoint)
             # Lifetimes count from before the request: the provider's clock started no earlier.
             sent_at = self._clock()
             response = self._transport().post_form(endpoint, "Token endpoint", form, headers)
@@ -106,7 +106,8 @@ class TokenClient:
         if self._given_transport is None:
             from ansible_collections.oauth2.client_credentials.plugins.module_utils.transport import Transport  # pylint: disable=import-outside-toplevel
 
-            self._given_transport = Transport(self.options.validate_certs, self.options.ca_path, self.options.timeout)
+            client_cert = (self.options.client_cert, self.options.client_key) if self.options.client_cert else None
+            self._given_transport = Transport(self.options.validate_certs, self.options.ca_path, self.options.timeout, client_cert)
         return self._given_transport
 
     def _keys(self) -> Optional[CacheKeys]:
@@ -114,12 +115,12 @@ class TokenClient:
         if self._cache is None:
             return None
         try:
-            return self._cache.keys(self.options.client_secret, self.options.cache_identity())
+            return self._cache.keys(self._auth.cache_secret(), self.options.cache_identity())
         except ImportError:
             return None
 
-    def token_request(self) -> Tuple[List[Tuple[str, str]], Dict[str, str]]:
-        """The form fields and headers of the token request, authentication included."""
+    def token_request(self, endpoint: str) -> Tuple[List[Tuple[str, str]], Dict[str, str]]:
+        """The form fields and headers of the token request to endpoint, authentication included."""
         options = self.options
         form: List[Tuple[str, str]] = [("grant_type", "client_credentials")]
         if options.scope:
@@ -129,5 +130,5 @@ class TokenClient:
             form.append(("audience", options.audience))
         form.extend(options.extra_params)
         headers: Dict[str, str] = {}
-        self._auth.authenticate(form, headers)
+        self._auth.authenticate(form, headers, endpoint)
         return form, headers

@@ -112,9 +112,12 @@ def _no_netrc(request: Any) -> Any:
 class Transport:
     """One HTTP session to the provider, shared by discovery and the token request."""
 
-    def __init__(self, validate_certs: bool = True, ca_path: Optional[str] = None, timeout: float = 10.0) -> None:
+    def __init__(self, validate_certs: bool = True, ca_path: Optional[str] = None, timeout: float = 10.0,
+                 client_cert: Optional[Tuple[str, str]] = None) -> None:
         # verify is passed with every request: REQUESTS_CA_BUNDLE would override it on the session.
         self._verify: Any = (ca_path or True) if validate_certs else False
+        # The client's certificate and key files, presented on every connection (mutual TLS, RFC 8705).
+        self._client_cert = client_cert
         self._timeout = timeout
         self._session: Any = None
 
@@ -139,7 +142,7 @@ class Transport:
                 # Redirects are not followed: a token request re-sent elsewhere could carry the secret with it.
                 # Plain http is loopback only (require_secure_url), and must not reach a proxy in cleartext.
                 response = self._session.request(
-                    method, url, timeout=self._timeout, verify=self._verify, allow_redirects=False, stream=True,
+                    method, url, timeout=self._timeout, verify=self._verify, cert=self._client_cert, allow_redirects=False, stream=True,
                     proxies=NO_PROXIES if url[:5].lower() == "http:" else None, **kwargs
                 )
                 with response:

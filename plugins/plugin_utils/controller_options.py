@@ -20,6 +20,8 @@ from ansible.errors import AnsibleError
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import OPTION_NAMES
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
 
+# Relative paths of these options are searched like files/ of the play or role, on the controller.
+SEARCHED_PATHS = ("ca_path", "client_cert", "client_key", "private_key_path")
 # OAuth error codes that mean the provider did not accept these credentials for this client.
 CREDENTIAL_REFUSALS = ("invalid_client", "unauthorized_client")
 
@@ -76,8 +78,12 @@ def resolve_options(
                 resolved.warnings.append(
                     "credentials_file %s sets %s, but the value from %s is used, which takes precedence: "
                     "remove one of them if that is not what you meant." % (found, name, resolved.origins[name]))
-    if resolved.values.get("ca_path") and not os.path.isabs(os.path.expanduser(resolved.values["ca_path"])):
-        resolved.values["ca_path"] = _find(find_file, "ca_path", resolved.values["ca_path"])
+    for name in SEARCHED_PATHS:
+        if resolved.values.get(name) and not os.path.isabs(os.path.expanduser(resolved.values[name])):
+            resolved.values[name] = _find(find_file, name, resolved.values[name])
+    if resolved.values.get("private_key_path") and not resolved.values.get("private_key"):
+        resolved.values["private_key"] = _decrypted_text(loader, "private_key_path", resolved.values["private_key_path"])
+        resolved.origins["private_key"] = "private_key_path %s" % resolved.values["private_key_path"]
     return resolved
 
 
@@ -134,12 +140,27 @@ def _find(find_file: Callable[[str], Optional[str]], name: str, path: str) -> st
     return found
 
 
+def _decrypted_text(loader: Any, name: str, path: str) -> str:
+    """A (possibly vault-encrypted) text file, decrypted with the play's vault secrets; its content never reaches the output."""
+    try:
+        real = loader.get_real_file(os.path.expanduser(path), decrypt=True)
+    except AnsibleError as exc:
+        raise OAuth2Error(_load_failure(name, path, exc)) from None
+    try:
+        with open(real, encoding="utf-8") as handle:
+            return handle.read()
+    except (OSError, UnicodeDecodeError):
+        raise OAuth2Error("%s %s cannot be read as a PEM text file." % (name, path)) from None
+    finally:
+        loader.cleanup_tmp_file(real)
+
+
 def load_credentials_file(loader: Any, found: str, known: Iterable[str]) -> Dict[str, Any]:
     """The file's options, decrypted with the play's vault secrets; only option names are accepted."""
     try:
         content = loader.load_from_file(found, unsafe=True)
     except AnsibleError as exc:
-        raise OAuth2Error(_load_failure(found, exc)) from None
+        raise OAuth2Error(_load_failure("credentials_file", found, exc)) from None
     if not isinstance(content, dict):
         raise OAuth2Error("credentials_file %s must hold a mapping with client_id and client_secret." % found)
     allowed = set(known) - {"credentials_file"}
@@ -149,11 +170,12 @@ def load_credentials_file(loader: Any, found: str, known: Iterable[str]) -> Dict
     return dict(content)
 
 
-def _load_failure(path: str, exc: AnsibleError) -> str:
+def _load_failure(name: str, path: str, exc: AnsibleError) -> str:
     text = str(getattr(exc, "message", "") or exc)
     if "vault" in text.lower() and ("secret" in text.lower() or "password" in text.lower()):
         return (
-            "credentials_file %s is vault-encrypted but no matching vault password was given: "
-            "run with --vault-password-file, --vault-id or --ask-vault-pass." % path
+            "%s %s is vault-encrypted but no matching vault password was given: "
+            "run with --vault-password-file, --vault-id or --ask-vault-pass." % (name, path)
         )
-    return "credentials_file %s could not be read as YAML or JSON: %s" % (path, text.splitlines()[0] if text else type(exc).__name__)
+    return "%s %s could not be read as %s: %s" % (
+        name, path, "YAML or JSON" if name == "credentials_file" else "a file", text.splitlines()[0] if text else type(exc).__name__)

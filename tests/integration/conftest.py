@@ -75,6 +75,7 @@ class Ansible:
         (directory / "provider.json").write_text(json.dumps({
             "issuer": provider.issuer, "token_url": provider.token_url, "api_url": provider.api_url,
             "ca_path": str(provider.ca_path), **{name + "_client_id": c["client_id"] for name, c in provider.clients.items()},
+            "client_cert_path": str(provider.tls.client_cert_path), "client_key_path": str(provider.tls.client_key_path),
         }))
 
     def write_inventory(self) -> None:
@@ -119,10 +120,18 @@ class Ansible:
         log = self.log_path.read_text() if self.log_path.exists() else ""
         return Run(result.returncode, result.stdout + result.stderr, log)
 
+    def client_secrets(self) -> list:
+        return [c["client_secret"] for c in self.provider.clients.values() if "client_secret" in c]
+
+    def private_key_lines(self) -> list:
+        """The base64 lines of every test client's private key: any of them in the output means a key leaked."""
+        paths = [path for name, path in self.provider.client_keys.items() if name != "jwks"] + [self.provider.tls.client_key_path]
+        return [line for path in paths for line in path.read_text().splitlines()[1:-1] if len(line) >= 40]
+
     def assert_no_secrets(self, run: Run, *extra: str) -> None:
-        """No client secret of any test client, no vault password, and nothing extra shows anywhere."""
-        client_secrets = [c["client_secret"] for c in self.provider.clients.values()]
-        for value in [self.vault_password, *extra, *client_secrets, *(quote_plus(s) for s in client_secrets)]:
+        """No client secret or private key of any test client, no vault password, and nothing extra shows anywhere."""
+        client_secrets = self.client_secrets()
+        for value in [self.vault_password, *extra, *client_secrets, *(quote_plus(s) for s in client_secrets), *self.private_key_lines()]:
             assert value not in run.everything, "a secret leaked into the output or the log"
 
     def command(self, argv: Sequence[str]) -> subprocess.CompletedProcess:

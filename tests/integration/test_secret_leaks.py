@@ -57,6 +57,14 @@ MODULE_PLAY = """
         credentials_file: creds.yml
         fact_name: ""
       run_once: true
+    - name: private_key_jwt with a vault-encrypted key file
+      oauth2.client_credentials.token:
+        token_url: "{{ token_url }}"
+        ca_path: "{{ ca_path }}"
+        client_id: "{{ private_key_client_id }}"
+        private_key_path: client-key.pem
+        fact_name: ""
+      run_once: true
     - name: A refused client
       oauth2.client_credentials.token:
         token_url: "{{ token_url }}"
@@ -106,15 +114,18 @@ def forms_of_secrets(ansible, wrong_secret: str) -> Dict[str, str]:
     """Each secret as it could surface: raw, form- and percent-encoded, base64, and inside a Basic header."""
     forms = {"vault password": ansible.vault_password, "wrong secret": wrong_secret}
     for name, client in ansible.provider.clients.items():
-        secret = client["client_secret"]
+        secret = client.get("client_secret")
+        if not secret:
+            continue
         forms.update({
             name + " secret": secret,
             name + " secret, form-encoded": quote_plus(secret),
             name + " secret, percent-encoded": quote(secret, safe=""),
             name + " secret, base64": base64.b64encode(secret.encode()).decode(),
             name + " Basic credentials": base64.b64encode(
-                ("%s:%s" % (quote_plus(client["client_id"], safe=""), quote_plus(secret, safe=""))).encode()).decode(),
+                ("%s:%s" % (quote(client["client_id"], safe=""), quote(secret, safe=""))).encode()).decode(),
         })
+    forms.update(("private key line %d" % n, line) for n, line in enumerate(ansible.private_key_lines()))
     return forms
 
 
@@ -128,6 +139,8 @@ def test_no_secret_and_no_token_anywhere(ansible, capsys):
     creds = ansible.write("files/creds.yml", "client_id: %s\nclient_secret: %s\nauth_method: client_secret_post\n" % (
         ansible.provider.clients["post"]["client_id"], ansible.secret("post")))
     ansible.vault("encrypt", str(creds))
+    key = ansible.write("files/client-key.pem", ansible.provider.client_keys["rsa"].read_text())
+    ansible.vault("encrypt", str(key))
     temporary = ansible.directory / "tmp"
     temporary.mkdir()
     env = {"ANSIBLE_CACHE_PLUGIN": "ansible.builtin.jsonfile", "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(ansible.directory / "facts"),

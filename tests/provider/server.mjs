@@ -4,12 +4,13 @@
 // every access token is an RS256 JWT that the API verifies locally.
 //
 // Environment: OIDC_PORT (default 0), API_PORT (default 0),
-// TLS_CERT and TLS_KEY (PEM file paths, required).
+// TLS_CERT and TLS_KEY (PEM file paths, required); TLS_CA, the CA that signs mutual-TLS
+// client certificates, and CLIENT_JWKS, the public keys of the private_key_jwt client (both required).
 // Once both servers listen, exactly one JSON line goes to stdout:
 //   {"issuer": ..., "token_url": ..., "api_url": ...}
 // Everything else (diagnostics) goes to stderr.
 
-import { randomBytes } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import { fileURLToPath } from 'node:url';
@@ -66,6 +67,9 @@ function readPem(name) {
 const oidcPort = parsePort('OIDC_PORT');
 const apiPort = parsePort('API_PORT');
 const tls = { cert: readPem('TLS_CERT'), key: readPem('TLS_KEY') };
+// Clients may present a certificate (tls_client_auth); whether it verified is decided per request, below.
+const oidcTls = { ...tls, ca: readPem('TLS_CA'), requestCert: true, rejectUnauthorized: false };
+const clientJwks = JSON.parse(readPem('CLIENT_JWKS'));
 
 const clientsFile = fileURLToPath(new URL('./clients.json', import.meta.url));
 const clients = Object.values(JSON.parse(readFileSync(clientsFile, 'utf8')));
@@ -93,7 +97,7 @@ const listen = (server, port) => new Promise((resolve, reject) => {
 });
 
 // Bind first: the issuer must carry the real (possibly ephemeral) port.
-const oidcServer = https.createServer(tls);
+const oidcServer = https.createServer(oidcTls);
 const apiServer = https.createServer(tls);
 const issuer = `https://${HOST}:${await listen(oidcServer, oidcPort)}`;
 
@@ -157,6 +161,11 @@ class MemoryAdapter {
   }
 }
 
+function peerCertificate(ctx) {
+  const peer = ctx.socket.getPeerCertificate?.();
+  return peer?.raw ? new X509Certificate(peer.raw) : undefined;
+}
+
 const clientTtl = (ctx, token, client) => token.resourceServer?.accessTokenTTL
   ?? ttlByClient.get(client?.clientId) ?? DEFAULT_TTL;
 
@@ -166,18 +175,29 @@ const provider = new Provider(issuer, {
     client_id: c.client_id,
     client_secret: c.client_secret,
     token_endpoint_auth_method: c.token_endpoint_auth_method,
+    ...(c.jwks === 'CLIENT_JWKS' ? { jwks: clientJwks } : {}),
+    ...(c.tls_client_auth_subject_dn ? { tls_client_auth_subject_dn: c.tls_client_auth_subject_dn } : {}),
     grant_types: ['client_credentials'],
     response_types: [],
     redirect_uris: [],
     ...(c.scope ? { scope: c.scope } : {}),
   })),
   jwks: { keys: [signingJwk] },
+  clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'tls_client_auth'],
   cookies: { keys: [randomBytes(32).toString('base64url')] },
   // Scopes must be declared for the per-client scope allow-list to apply.
   scopes: ['openid', 'offline_access', ...RESOURCE_SCOPE.split(' ')],
   features: {
     devInteractions: { enabled: false },
     clientCredentials: { enabled: true },
+    mTLS: {
+      enabled: true,
+      tlsClientAuth: true,
+      getCertificate: (ctx) => peerCertificate(ctx)?.toString(),
+      certificateAuthorized: (ctx) => ctx.socket.authorized === true,
+      certificateSubjectMatches: (ctx, property, expected) => property === 'tls_client_auth_subject_dn'
+        && peerCertificate(ctx)?.subject === expected,
+    },
     resourceIndicators: {
       enabled: true,
       // No resource named: still mint a JWT for the test API.

@@ -115,7 +115,7 @@ def test_wrong_vault_password(tmp_path):
     [
         ('["a"]', r"must hold a mapping with client_id and client_secret"),
         ('{"client_id": "x", "password": "y"}',
-         r"has unknown keys password: allowed are audience, auth_method, ca_path, cache, cache_dir, client_id, client_secret"),
+         r"has unknown keys password: allowed are audience, auth_method, ca_path, cache, cache_dir, client_assertion_algorithm, "),
         ("a: [unclosed", r"could not be read as YAML or JSON"),
     ],
 )

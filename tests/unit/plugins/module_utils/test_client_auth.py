@@ -1,45 +1,129 @@
-"""Client authentication: RFC 6749 section 2.3.1 encoding, and which strings count as secret."""
+"""Client authentication: Basic encoding any decoder reads back, client assertions, keys, and which strings count as secret."""
 
 from __future__ import annotations
 
 import base64
-from urllib.parse import unquote_plus
+from urllib.parse import unquote, unquote_plus
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_auth import client_auth_for
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import ClientOptions
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
 
 SPECIAL_ID = "svc:ops+deploy %20=x"
 SPECIAL_SECRET = "p@ss:w+rd %41=/&z"
+ENDPOINT = "https://idp.example.com/oauth2/token"
 
 
-def test_basic_header_form_encodes_id_and_secret_before_base64():
-    headers = {}
-    client_auth_for("client_secret_basic", SPECIAL_ID, SPECIAL_SECRET).authenticate([], headers)
+def authenticate(**options):
+    form, headers = [("grant_type", "client_credentials")], {}
+    auth = client_auth_for(ClientOptions.from_mapping(dict({"token_url": ENDPOINT}, **options)))
+    auth.authenticate(form, headers, ENDPOINT)
+    return auth, dict(form[1:]), headers
+
+
+def pem(key, passphrase=None):
+    encryption = serialization.BestAvailableEncryption(passphrase.encode()) if passphrase else serialization.NoEncryption()
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption).decode()
+
+
+def test_basic_header_percent_encodes_so_form_and_plain_percent_decoders_agree():
+    headers = authenticate(client_id=SPECIAL_ID, client_secret=SPECIAL_SECRET)[2]
     scheme, encoded = headers["Authorization"].split(" ")
-    pair = base64.b64decode(encoded).decode()
-    assert scheme == "Basic"
-    assert pair == "svc%3Aops%2Bdeploy+%2520%3Dx:p%40ss%3Aw%2Brd+%2541%3D%2F%26z"
-    user, password = pair.split(":")
-    assert (unquote_plus(user), unquote_plus(password)) == (SPECIAL_ID, SPECIAL_SECRET)
+    user, password = base64.b64decode(encoded).decode().split(":")
+    assert scheme == "Basic" and "+" not in user + password
+    assert (unquote(user), unquote(password)) == (SPECIAL_ID, SPECIAL_SECRET), "a plain percent-decoder, as Authlib uses"
+    assert (unquote_plus(user), unquote_plus(password)) == (SPECIAL_ID, SPECIAL_SECRET), "a form decoder"
 
 
 def test_basic_header_of_plain_credentials_matches_the_usual_form():
-    headers = {}
-    client_auth_for("client_secret_basic", "abc", "def").authenticate([], headers)
-    assert headers["Authorization"] == "Basic " + base64.b64encode(b"abc:def").decode()
+    headers = authenticate(client_id="abc", client_secret="defghijk")[2]
+    assert headers["Authorization"] == "Basic " + base64.b64encode(b"abc:defghijk").decode()
 
 
 def test_post_puts_credentials_in_the_form_and_no_header():
-    form, headers = [("grant_type", "client_credentials")], {}
-    client_auth_for("client_secret_post", SPECIAL_ID, SPECIAL_SECRET).authenticate(form, headers)
-    assert headers == {}
-    assert form[1:] == [("client_id", SPECIAL_ID), ("client_secret", SPECIAL_SECRET)]
+    form, headers = authenticate(client_id=SPECIAL_ID, client_secret=SPECIAL_SECRET, auth_method="client_secret_post")[1:]
+    assert headers == {} and form == {"client_id": SPECIAL_ID, "client_secret": SPECIAL_SECRET}
 
 
 def test_sensitive_values_cover_raw_encoded_and_header_forms():
-    headers = {}
-    auth = client_auth_for("client_secret_basic", SPECIAL_ID, SPECIAL_SECRET)
-    auth.authenticate([], headers)
+    auth, _form, headers = authenticate(client_id=SPECIAL_ID, client_secret=SPECIAL_SECRET)
     values = auth.sensitive_values()
-    assert SPECIAL_SECRET in values
-    assert "p%40ss%3Aw%2Brd+%2541%3D%2F%26z" in values
+    assert SPECIAL_SECRET in values and "p%40ss%3Aw%2Brd+%2541%3D%2F%26z" in values and "p%40ss%3Aw%2Brd%20%2541%3D%2F%26z" in values
     assert headers["Authorization"].split(" ")[1] in values
+
+
+@pytest.mark.parametrize("algorithm", [None, "HS384", "HS512"])
+def test_client_secret_jwt_assertion(algorithm):
+    auth, form, headers = authenticate(client_id="cid", client_secret=SPECIAL_SECRET, auth_method="client_secret_jwt",
+                                       client_assertion_algorithm=algorithm)
+    assert headers == {} and "client_secret" not in form and form["client_id"] == "cid"
+    assert form["client_assertion_type"] == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+    claims = jwt.decode(form["client_assertion"], SPECIAL_SECRET, algorithms=[algorithm or "HS256"], audience=ENDPOINT)
+    assert claims["iss"] == claims["sub"] == "cid" and claims["exp"] - claims["iat"] == 60 and len(claims["jti"]) >= 32
+    second = authenticate(client_id="cid", client_secret=SPECIAL_SECRET, auth_method="client_secret_jwt")[1]
+    assert jwt.decode(second["client_assertion"], options={"verify_signature": False})["jti"] != claims["jti"]
+    assert auth.cache_secret() == SPECIAL_SECRET
+
+
+KEYS = {
+    "RSA": (rsa.generate_private_key(public_exponent=65537, key_size=2048), "RS256"),
+    "P-256": (ec.generate_private_key(ec.SECP256R1()), "ES256"),
+    "P-384": (ec.generate_private_key(ec.SECP384R1()), "ES384"),
+    "Ed25519": (ed25519.Ed25519PrivateKey.generate(), "EdDSA"),
+}
+
+
+@pytest.mark.parametrize("kind", KEYS)
+def test_private_key_jwt_picks_the_algorithm_of_the_key_and_is_chosen_by_the_key(kind):
+    key, algorithm = KEYS[kind]
+    auth, form, _headers = authenticate(client_id="cid", private_key=pem(key), private_key_id="k1",
+                                        client_assertion_audience="https://idp.example.com")
+    assertion = form["client_assertion"]
+    assert jwt.get_unverified_header(assertion) == {"alg": algorithm, "kid": "k1", "typ": "JWT"}
+    claims = jwt.decode(assertion, key.public_key(), algorithms=[algorithm], audience="https://idp.example.com")
+    assert claims["iss"] == claims["sub"] == "cid"
+    assert auth.cache_secret() == pem(key) and pem(key) in auth.sensitive_values()
+
+
+def test_private_key_jwt_with_pss_and_an_encrypted_key_from_a_file(tmp_path):
+    key = KEYS["RSA"][0]
+    path = tmp_path / "key.pem"
+    path.write_text(pem(key, "pass phrase"))
+    form = authenticate(client_id="cid", private_key_path=str(path), private_key_passphrase="pass phrase",
+                        client_assertion_algorithm="PS256")[1]
+    assert jwt.decode(form["client_assertion"], key.public_key(), algorithms=["PS256"], audience=ENDPOINT)["sub"] == "cid"
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"private_key": "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n"},
+     r"^private_key is not a PEM private key, or private_key_passphrase does not open it"),
+    ({"private_key": pem(KEYS["P-256"][0], "right"), "private_key_passphrase": "wrong"},
+     r"^private_key is not a PEM private key, or private_key_passphrase does not open it"),
+    ({"private_key": pem(KEYS["P-256"][0], "right")}, r"^private_key is encrypted: give its passphrase as private_key_passphrase"),
+    ({"private_key": pem(KEYS["P-256"][0]), "client_assertion_algorithm": "RS256"},
+     r"^client_assertion_algorithm RS256 does not fit the EC secp256r1 private_key: use ES256\.$"),
+    ({"private_key": pem(KEYS["RSA"][0]), "client_assertion_algorithm": "EdDSA"}, r"does not fit the RSA private_key: use RS256 or RS384"),
+    ({"client_secret": SPECIAL_SECRET, "auth_method": "client_secret_jwt", "client_assertion_algorithm": "RS256"},
+     r"^client_assertion_algorithm RS256 does not fit client_secret_jwt: use one of HS256, HS384, HS512\.$"),
+])
+def test_bad_keys_and_algorithms_name_the_option_and_never_show_the_key(options, message):
+    with pytest.raises(OAuth2Error, match=message) as caught:
+        authenticate(client_id="cid", **options)
+    key_lines = options.get("private_key", "").splitlines()[1:-1]
+    assert not any(line in str(caught.value) for line in key_lines) and "right" not in str(caught.value)
+
+
+def test_a_client_certificate_without_a_secret_means_tls_client_auth(tmp_path):
+    (tmp_path / "client.pem").write_text("certificate")
+    (tmp_path / "client-key.pem").write_text("key material")
+    auth, form, headers = authenticate(client_id="cid", client_cert=str(tmp_path / "client.pem"), client_key=str(tmp_path / "client-key.pem"))
+    assert (form, headers) == ({"client_id": "cid"}, {})
+    assert auth.cache_secret() == "key material"
+    with_secret = authenticate(client_id="cid", client_secret=SPECIAL_SECRET, client_cert=str(tmp_path / "client.pem"),
+                               client_key=str(tmp_path / "client-key.pem"))[2]
+    assert with_secret["Authorization"].startswith("Basic "), "a certificate beside a secret binds the token, Basic still authenticates"

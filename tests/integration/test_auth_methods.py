@@ -1,0 +1,150 @@
+"""Every client authentication method against the real provider, through the lookup and the module."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+# The tasks of a block whose vars hold token (a token result) and label.
+USE_THE_TOKEN = """
+        - name: The API accepts the token
+          ansible.builtin.uri:
+            url: "{{ api_url }}"
+            ca_path: "{{ ca_path }}"
+            headers:
+              Authorization: "Bearer {{ token.access_token }}"
+          no_log: true
+        - ansible.builtin.debug:
+            msg: "{{ label }}: {{ token.claims.client_id }}"
+"""
+
+
+def test_client_secret_jwt_through_lookup_and_module(ansible):
+    ansible.write("secrets.yml", ansible.encrypt_string(ansible.secret("jwt_secret"), "jwt_secret"))
+    run = ansible.playbook("""
+- hosts: localhost
+  gather_facts: false
+  vars_files: [secrets.yml]
+  module_defaults:
+    oauth2.client_credentials.token:
+      token_url: "{{ token_url }}"
+      ca_path: "{{ ca_path }}"
+      client_id: "{{ jwt_secret_client_id }}"
+      client_secret: "{{ jwt_secret }}"
+      auth_method: client_secret_jwt
+      fact_name: ""
+  tasks:
+    - oauth2.client_credentials.token:
+      register: obtained
+    - vars:
+        token: "{{ obtained.token }}"
+        label: module
+      block:""" + USE_THE_TOKEN + """
+    - vars:
+        token: "{{ lookup('oauth2.client_credentials.token', issuer=issuer, ca_path=ca_path, client_id=jwt_secret_client_id,
+                          client_secret=jwt_secret, auth_method='client_secret_jwt', client_assertion_audience=issuer,
+                          output='full') }}"
+        label: lookup
+      block:""" + USE_THE_TOKEN)
+    assert run.returncode == 0, run.output
+    assert "module: cc-jwt-secret-client" in run.output and "lookup: cc-jwt-secret-client" in run.output
+    assert ansible.provider.token_requests() == 2 and ansible.provider.api_stats() == {"calls": 2, "rejected": 0}
+    ansible.assert_no_secrets(run)
+
+
+@pytest.mark.parametrize("key, algorithm", [("rsa", None), ("rsa", "PS256"), ("ec", None), ("ed25519", None)])
+def test_private_key_jwt_with_each_kind_of_key(ansible, key, algorithm):
+    shutil.copy(ansible.provider.client_keys[key], ansible.directory / "client.pem")
+    chosen = "client_assertion_algorithm='%s'," % algorithm if algorithm else ""
+    run = ansible.playbook("""
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - vars:
+        token: "{{ lookup('oauth2.client_credentials.token', token_url=token_url, ca_path=ca_path, client_id=private_key_client_id,
+                          private_key=lookup('ansible.builtin.file', 'client.pem'), private_key_id='%s', %s output='full') }}"
+        label: "%s"
+      block:""" % (key, chosen, key) + USE_THE_TOKEN)
+    assert run.returncode == 0, run.output
+    assert "%s: cc-private-key-client" % key in run.output
+    ansible.assert_no_secrets(run)
+
+
+def test_vault_encrypted_private_key_file_for_module_and_lookup(ansible):
+    key = ansible.write("files/client-key.pem", ansible.provider.client_keys["ec"].read_text())
+    ansible.vault("encrypt", str(key))
+    run = ansible.playbook("""
+- hosts: localhost
+  gather_facts: false
+  vars:
+    oauth2_token_url: "{{ token_url }}"
+    oauth2_ca_path: "{{ ca_path }}"
+    oauth2_client_id: "{{ private_key_client_id }}"
+    oauth2_private_key_path: client-key.pem
+  tasks:
+    - oauth2.client_credentials.token:
+        fact_name: ""
+      delegate_to: localhost
+      register: obtained
+    - vars:
+        token: "{{ obtained.token }}"
+        label: module
+      block:""" + USE_THE_TOKEN + """
+    - vars:
+        token: "{{ lookup('oauth2.client_credentials.token', output='full', cache=false) }}"
+        label: lookup
+      block:""" + USE_THE_TOKEN, "-vvv")
+    assert run.returncode == 0, run.output
+    assert "module: cc-private-key-client" in run.output and "lookup: cc-private-key-client" in run.output
+    ansible.assert_no_secrets(run)
+
+
+def test_tls_client_auth_through_lookup_and_module(ansible):
+    run = ansible.playbook("""
+- hosts: localhost
+  gather_facts: false
+  vars:
+    oauth2_token_url: "{{ token_url }}"
+    oauth2_ca_path: "{{ ca_path }}"
+    oauth2_client_id: "{{ mtls_client_id }}"
+    oauth2_client_cert: "{{ client_cert_path }}"
+    oauth2_client_key: "{{ client_key_path }}"
+  tasks:
+    - oauth2.client_credentials.token:
+        fact_name: ""
+      register: obtained
+    - vars:
+        token: "{{ obtained.token }}"
+        label: module
+      block:""" + USE_THE_TOKEN + """
+    - vars:
+        token: "{{ lookup('oauth2.client_credentials.token', output='full', cache=false) }}"
+        label: lookup
+      block:""" + USE_THE_TOKEN + """
+    - name: Without a certificate, tls_client_auth is one clear line
+      ansible.builtin.debug:
+        msg: "{{ lookup('oauth2.client_credentials.token', client_cert='', client_key='', auth_method='tls_client_auth') }}"
+      ignore_errors: true
+      register: refused
+    - ansible.builtin.assert:
+        that: "'client_cert is not set, and auth_method tls_client_auth needs it' in refused.msg"
+""")
+    assert run.returncode == 0, run.output
+    assert "module: cc-mtls-client" in run.output and "lookup: cc-mtls-client" in run.output
+    ansible.assert_no_secrets(run)
+
+
+def test_an_unregistered_key_is_refused_with_where_it_came_from(ansible):
+    ansible.write("files/other.pem", ansible.provider.tls.client_key_path.read_text())  # a real key, not the client's
+    run = ansible.playbook("""
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - ansible.builtin.debug:
+        msg: "{{ lookup('oauth2.client_credentials.token', token_url=token_url, ca_path=ca_path, client_id=private_key_client_id,
+                        private_key_path='other.pem') }}"
+""")
+    assert run.returncode == 2
+    assert "invalid_client" in run.output and "client_secret from nowhere" not in run.output
+    ansible.assert_no_secrets(run)
