@@ -32,6 +32,8 @@ options:
   fact_name:
     description:
       - Name of the fact that receives the token result; must be a valid variable name.
+      - Read it as C(ansible_facts.<fact_name>). Module facts are also injected as top-level variables today, but
+        ansible-core deprecates that (C(INJECT_FACTS_AS_VARS) turns false by default in 2.24).
       - Facts returned by a module are written to a configured fact cache; to keep the token out of it, set an empty
         string (only RV(token) is returned) and share it with M(ansible.builtin.set_fact), as the
         C(oauth2.client_credentials.api_token) role does.
@@ -77,7 +79,7 @@ EXAMPLES = r"""
   ansible.builtin.uri:
     url: https://api.example.com/v1/things
     headers:
-      Authorization: "{{ oauth2_token.authorization }}"
+      Authorization: "{{ ansible_facts.oauth2_token.authorization }}"
 
 - name: One token request for the whole play, made on the controller, as a fact on every host
   oauth2.client_credentials.token:

@@ -29,11 +29,11 @@ def test_module_facts_on_several_hosts_with_one_request(ansible):
         url: "{{ api_url }}"
         ca_path: "{{ ca_path }}"
         headers:
-          Authorization: "{{ oauth2_token.authorization }}"
+          Authorization: "{{ ansible_facts.oauth2_token.authorization }}"
       register: answer
       no_log: true
     - ansible.builtin.debug:
-        msg: "{{ inventory_hostname }} got {{ answer.status }} as {{ answer.json.client_id }} scope {{ oauth2_token.scope }}"
+        msg: "{{ inventory_hostname }} got {{ answer.status }} as {{ answer.json.client_id }} scope {{ ansible_facts.oauth2_token.scope }}"
 """, "-i", "inventory.ini")
     assert run.returncode == 0, run.output
     for host in ("host1", "host2", "host3", "host4"):
@@ -184,7 +184,7 @@ def test_secret_and_token_never_shown_at_maximum_verbosity(ansible):
         ca_path: "{{ ca_path }}"
       register: registered
     - ansible.builtin.copy:
-        content: "{{ oauth2_token.access_token }}"
+        content: "{{ ansible_facts.oauth2_token.access_token }}"
         dest: "%s"
         mode: "0600"
       no_log: true
