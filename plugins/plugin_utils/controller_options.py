@@ -115,9 +115,10 @@ def _config_value(plugin: Any, definitions: Mapping[str, Any], name: str, var_op
         )
     except (AnsibleError, ValueError, TypeError):
         # Ansible's own message quotes the value, which may be a secret: say what is wrong without it.
-        expected = definitions.get(name, {}).get("type", "str")
+        definition = definitions.get(name, {})
+        expected = ("one of " + ", ".join(definition["choices"])) if definition.get("choices") else "of type " + definition.get("type", "str")
         raise OAuth2Error(
-            "Option %s has a value that is not of type %s: check the %s argument, the oauth2_%s variable "
+            "Option %s has a value that is not %s: check the %s argument, the oauth2_%s variable "
             "and the ANSIBLE_OAUTH2_%s environment variable." % (name, expected, name, name, name.upper())
         ) from None
 

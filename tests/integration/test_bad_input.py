@@ -1,0 +1,379 @@
+"""Bad input to the lookup and the module, as users mistype it: every case fails within a second with one line that
+names the option, no traceback and no secret; a broken cache_dir costs one warning naming it, and the token still comes.
+
+The cases run as tasks of one playbook per front end (ignore_errors: true), timed by the junit callback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+PLAY = "bad input"
+LIMIT_SECONDS = 1.0
+MARKER = "SECRET-MARKER"
+FIFO_HOLDER = "fifo-holder"
+# Values of secret-like options; vault-encrypted in secrets.yml, so only the plugins could ever show them.
+MARKERS = {"marker_nested": MARKER + "-1-nested", "marker_listed": MARKER + "-2-listed", "marker_scope": MARKER + "-3-scope",
+           "marker_extra": MARKER + "-4-extra", "marker_reserved": MARKER + "-5-reserved", "marker_file": MARKER + "-6-file"}
+# Non-loopback hosts are in TEST-NET-1 (192.0.2.0/24): a request there would hang until the 10 s timeout.
+BAD_URLS = {
+    "backslash_before_at": "http://192.0.2.2:18081\\@127.0.0.1/ok",
+    "backslash_to_another_host": "http://127.0.0.1\\@evil.example/",
+    "userinfo": "https://user:pw@idp.example/token",
+    "userinfo_loopback_to_testnet": "http://127.0.0.1:80@192.0.2.2/",
+    "space_in_host": "https://idp.exa mple/token",
+    "tab_in_host": "http://127.0.0.1\t.192.0.2.2/",
+    "newline_in_path": "https://192.0.2.2/to\nken",
+    "percent_encoded_host": "http://%31%32%37.0.0.1/token",
+    "fragment_before_at": "http://192.0.2.2#@127.0.0.1/",
+    "non_ascii_host": "https://\u0456dp.example/token",
+    "http_localhost_subdomain": "http://localhost.evil.example/",
+    "http_localhost_trailing_dot": "http://localhost./token",
+    "http_loopback_name_service": "http://127.0.0.1.nip.io/",
+    "http_hex_loopback": "http://0x7f.1/",
+    "http_decimal_loopback": "http://2130706433/",
+    "http_octal_loopback": "http://0177.0.0.1/",
+    "http_mapped_ipv6": "http://[::ffff:192.0.2.2]/",
+    "http_uppercase_scheme": "HTTP://192.0.2.2/",
+    "http_testnet": "http://192.0.2.2/",
+    "ftp": "ftp://192.0.2.2/token",
+    "no_scheme": "192.0.2.2/token",
+    "empty_host": "https:///token",
+    "unparsable_port": "https://192.0.2.2:99999/token",
+}
+# What every case starts from: a working client of the provider.
+GOOD = {"token_url": "token_url", "ca_path": "ca_path", "client_id": "basic_client_id", "client_secret": "good_secret"}
+ALIAS_BOMB = "client_id: bomb\nextra_params:\n  l0: &l0 [" + ", ".join(["lol"] * 9) + "]\n" + "".join(
+    "  l%d: &l%d [%s]\n" % (level, level, ", ".join(["*l%d" % (level - 1)] * 9)) for level in range(1, 9))
+
+
+@dataclass(frozen=True, eq=False)
+class Case:
+    """One bad input. names: what the error must name; empty for a cache case, which must succeed with one warning."""
+
+    name: str
+    options: Dict[str, Optional[str]]
+    names: Tuple[str, ...] = ()
+    cache_dir: Optional[str] = None
+    forbidden: Tuple[str, ...] = ()
+
+    def arguments(self) -> Dict[str, str]:
+        """Option -> Jinja expression; None in options drops a working default."""
+        merged = dict(GOOD, **self.options)
+        return {name: value for name, value in merged.items() if value is not None}
+
+
+def error_cases() -> List[Case]:
+    cases = [
+        Case("client_id missing", {"client_id": None}, ("client_id",)),
+        Case("neither token_url nor issuer", {"token_url": None}, ("token_url", "issuer")),
+        Case("unknown auth_method", {"auth_method": "'client_secret_magic'"}, ("auth_method", "client_secret_post")),
+        Case("scope a mapping holding a secret", {"scope": "{'read': marker_scope}"}, ("scope",)),
+        Case("scope a list of mappings", {"scope": "[{'read': marker_scope}]"}, ("scope",)),
+        Case("scope a number", {"scope": "42"}, ("scope",)),
+        Case("client_secret a mapping", {"client_secret": "{'nested': marker_nested}"}, ("client_secret",)),
+        Case("client_secret a list", {"client_secret": "[marker_listed, marker_nested]"}, ("client_secret",)),
+        Case("extra_params a string", {"extra_params": "marker_extra"}, ("extra_params",)),
+        Case("extra_params a list", {"extra_params": "[marker_extra]"}, ("extra_params",)),
+        Case("extra_params a nested mapping", {"extra_params": "{'claims': {'x': marker_extra}}"}, ("extra_params",)),
+        Case("extra_params sets grant_type", {"extra_params": "{'grant_type': 'password'}"}, ("extra_params", "grant_type")),
+        Case("extra_params sets client_id", {"extra_params": "{'client_id': 'other'}"}, ("extra_params", "client_id")),
+        Case("extra_params sets client_secret", {"extra_params": "{'client_secret': marker_reserved}"}, ("extra_params", "client_secret")),
+        Case("credentials_file missing", {"credentials_file": "'no-such-creds.yml'"}, ("credentials_file",)),
+        Case("credentials_file not YAML", {"credentials_file": "'not-yaml.yml'"}, ("credentials_file",)),
+        Case("credentials_file YAML but a list", {"credentials_file": "'a-list.yml'"}, ("credentials_file",)),
+        Case("credentials_file an alias bomb in extra_params", {"client_id": None, "credentials_file": "'alias-bomb.yml'"},
+             ("extra_params",)),
+        Case("credentials_file vault-encrypted with another password", {"client_id": None, "client_secret": None,
+                                                                        "credentials_file": "'other-vault.yml'"},
+             ("credentials_file", "vault")),
+    ]
+    for label, _url in BAD_URLS.items():
+        shown = ("pw",) if label == "userinfo" else ()
+        cases.append(Case("token_url " + label, {"token_url": "bad_urls." + label}, ("token_url",), forbidden=shown))
+        cases.append(Case("issuer " + label, {"token_url": None, "issuer": "bad_urls." + label}, ("issuer",), forbidden=shown))
+    return cases
+
+
+def cache_cases(directory: Path, front_end: str) -> List[Case]:
+    """cache_dir problems; each front end gets directories of its own, as the FIFO case changes its directory."""
+    base = directory / ("cache-" + front_end)
+    return [Case("cache_dir " + kind, {"cache_dir": "'%s'" % (base / name)}, cache_dir=str(base / name)) for kind, name in (
+        ("a symbolic link to a good directory", "link-dir"),
+        ("a regular file", "file-dir"),
+        ("itself a FIFO", "fifo-dir"),
+        ("holding FIFOs in place of its entry and lock", FIFO_HOLDER),
+        ("owned by another user", "nobody-dir"),
+    )]
+
+
+def prepare_files(ansible) -> None:
+    """secrets.yml (vault), bad_urls.yml, and the bad credentials files and cache directories of the cases."""
+    secrets = dict(MARKERS, good_secret=ansible.secret("basic"))
+    ansible.write("secrets.yml", "".join("%s: %s\n" % (name, json.dumps(value)) for name, value in secrets.items()))
+    ansible.vault("encrypt", "secrets.yml")
+    ansible.write("bad_urls.yml", "bad_urls: %s\n" % json.dumps(BAD_URLS))
+    ansible.write("files/not-yaml.yml", "client_id: [unclosed\nclient_secret: {{{\n")
+    ansible.write("files/a-list.yml", "- client_id\n- client_secret\n")
+    ansible.write("files/alias-bomb.yml", ALIAS_BOMB)
+    creds = "client_id: %s\nclient_secret: %s\n" % (ansible.provider.clients["basic"]["client_id"], MARKERS["marker_file"])
+    other_password = ansible.write("other-vault-pass.txt", "other-" + ansible.vault_password + "\n")
+    ansible.write("files/other-vault.yml", creds)
+    result = ansible.command(["ansible-vault", "encrypt", "files/other-vault.yml", "--vault-password-file", str(other_password)])
+    assert result.returncode == 0, result.stderr
+    ansible.write("files/vaulted.yml", creds)
+    ansible.vault("encrypt", "files/vaulted.yml")
+    for front_end in ("lookup", "module"):
+        base = ansible.directory / ("cache-" + front_end)
+        base.mkdir(mode=0o700)
+        (base / "real").mkdir(mode=0o700)
+        (base / "link-dir").symlink_to(base / "real")
+        (base / "file-dir").write_text("not a directory\n")
+        os.mkfifo(base / "fifo-dir")
+        (base / FIFO_HOLDER).mkdir(mode=0o700)
+        (base / "nobody-dir").mkdir(mode=0o700)
+        if os.getuid() == 0:
+            os.chown(base / "nobody-dir", 65534, 65534)
+
+
+def fifo_setup_tasks(directory: Path) -> str:
+    """A good run fills the cache directory, then its entry and lock become FIFOs: what the case finds."""
+    return """
+    - name: "setup: fill {directory}"
+      ansible.builtin.debug:
+        msg: "{{{{ lookup('oauth2.client_credentials.token', {arguments}) | length }}}}"
+    - name: "setup: replace the files in {directory} by FIFOs"
+      ansible.builtin.shell: |
+        set -e
+        test -n "$(ls {directory})"
+        for name in $(ls {directory}); do rm {directory}/$name; mkfifo -m 600 {directory}/$name; done
+      changed_when: false
+""".format(directory=directory, arguments=lookup_arguments(Case("", {"cache_dir": "'%s'" % directory})))
+
+
+def lookup_arguments(case: Case) -> str:
+    return ", ".join("%s=%s" % item for item in case.arguments().items())
+
+
+def lookup_task(case: Case) -> str:
+    return """
+    - name: "lookup: {name}"
+      ansible.builtin.debug:
+        msg: "{{{{ lookup('oauth2.client_credentials.token', {arguments}) | length }}}}"
+      ignore_errors: true
+""".format(name=case.name, arguments=lookup_arguments(case))
+
+
+def module_task(case: Case) -> str:
+    arguments = "".join('        %s: "{{ %s }}"\n' % item for item in case.arguments().items())
+    return """
+    - name: "module: {name}"
+      oauth2.client_credentials.token:
+{arguments}      ignore_errors: true
+""".format(name=case.name, arguments=arguments)
+
+
+def floor_tasks(label: str) -> str:
+    """What any task costs here: a debug task for the lookup, the ping module for the module (forks, module transfer)."""
+    return """
+    - name: "floor: debug {label}"
+      ansible.builtin.debug:
+        msg: nothing to do
+    - name: "floor: ping {label}"
+      ansible.builtin.ping:
+""".format(label=label)
+
+
+def playbook(tasks: List[str], vars_files: str, setup: str, paced: bool) -> str:
+    """The cases between floor measurements at the start, the middle and the end, as the machine's load changes;
+    paced: a floor measurement right before each case."""
+    middle = len(tasks) // 2
+    if paced:
+        timed = [floor_tasks(str(index)) + task for index, task in enumerate(tasks)]
+    else:
+        timed = [floor_tasks("start")] + tasks[:middle] + [floor_tasks("middle")] + tasks[middle:] + [floor_tasks("end")]
+    return """
+- name: {play}
+  hosts: localhost
+  gather_facts: false
+  vars_files: {vars_files}
+  tasks:
+{tasks}""".format(play=PLAY, vars_files=vars_files, tasks=setup + "".join(timed))
+
+
+@dataclass
+class Outcome:
+    """What the junit callback says about one task, and the cache warnings that name its cache_dir."""
+
+    seconds: float
+    failed: bool
+    message: str
+    cache_warnings: int = 0
+
+
+@dataclass
+class Tally:
+    """The counts the suite prints, and every failed case with its reasons."""
+
+    tried: int = 0
+    passed: Dict[str, int] = field(default_factory=lambda: {"lookup": 0, "module": 0})
+    not_applicable: List[str] = field(default_factory=list)
+    retimed: List[str] = field(default_factory=list)
+    failures: List[str] = field(default_factory=list)
+    floors: Dict[str, List[float]] = field(default_factory=lambda: {"debug": [], "ping": []})
+    slowest: Tuple[float, str] = (0.0, "")
+
+    def record(self, front_end: str, case: Case, outcome: Optional[Outcome], problems: List[str]) -> None:
+        self.tried += 1
+        if outcome:
+            self.slowest = max(self.slowest, (outcome.seconds, "%s: %s" % (front_end, case.name)))
+        if problems:
+            self.failures.append("%s: %s: %s" % (front_end, case.name, "; ".join(problems)))
+        else:
+            self.passed[front_end] += 1
+
+    def summary(self) -> List[str]:
+        lines = ["bad-input suite: %d cases tried, %d passed (lookup %d, module %d)" % (
+            self.tried, sum(self.passed.values()), self.passed["lookup"], self.passed["module"])]
+        if self.not_applicable:
+            lines[0] += ", %d not applicable (not root): %s" % (len(self.not_applicable), ", ".join(self.not_applicable))
+        lines.append("bad-input timing: slowest case %.2f s (%s); floor per task: debug %s s, ping module %s s%s" % (
+            self.slowest[0], self.slowest[1], _seconds(self.floors["debug"]), _seconds(self.floors["ping"]),
+            "; timed again after a slow first run: " + ", ".join(self.retimed) if self.retimed else ""))
+        return lines + ["FAILED " + failure for failure in self.failures]
+
+
+def _seconds(values: List[float]) -> str:
+    return "/".join("%.2f" % value for value in values)
+
+
+Pair = Tuple[str, Case]
+
+
+def run_cases(ansible, pairs: List[Pair], vars_files: str = "[secrets.yml, bad_urls.yml]", vault: bool = True,
+              paced: bool = False) -> Tuple[object, Dict[str, Outcome], List[float], List[str]]:
+    """One playbook run of (front end, case) pairs as tasks: per task the junit time and failure, and how many cache
+    warnings name its cache_dir; and per pair the floor, what a debug task (lookup) or the ping module (module) took,
+    the median of the run's or, paced, right before the case; and cache warnings that name no case's cache_dir.
+
+    Pipelining, as users of many tasks set it, halves each module task's overhead on a small machine.
+    """
+    tasks = [{"lookup": lookup_task, "module": module_task}[front_end](case) for front_end, case in pairs]
+    cache_dirs = [pair[1].cache_dir for pair in pairs if pair[1].cache_dir]
+    setup = "".join(fifo_setup_tasks(Path(directory)) for directory in cache_dirs if directory.endswith(FIFO_HOLDER))
+    junit = ansible.directory / ("junit-%d" % len(list(ansible.directory.glob("junit-*"))))
+    run = ansible.playbook(playbook(tasks, vars_files, setup, paced), vault=vault, env={
+        "ANSIBLE_CALLBACKS_ENABLED": "ansible.builtin.junit", "JUNIT_OUTPUT_DIR": str(junit), "JUNIT_FAIL_ON_IGNORE": "true",
+        "JUNIT_HIDE_TASK_ARGUMENTS": "true", "ANSIBLE_PIPELINING": "true"})
+    reports = list(junit.glob("*.xml"))
+    assert len(reports) == 1, run.output
+    report, output = reports[0].read_text(), run.output
+    run.output += "\n" + report  # the report is output too: the secret checks cover it
+    outcomes: Dict[str, Outcome] = {}
+    for testcase in ET.fromstring(report).iter("testcase"):
+        problems = testcase.findall("failure") + testcase.findall("error")
+        message = " ".join("%s %s" % (p.get("message", ""), p.text or "") for p in problems)
+        outcomes[testcase.get("name").split(": ", 1)[1]] = Outcome(float(testcase.get("time")), bool(problems), message)
+    # Warnings go to stderr, apart from their task; each case's cache_dir is its own, so the path tells them apart.
+    # Older ansible-core wraps warnings, even inside paths, so white space is dropped before they are read.
+    warnings = re.findall(r"\[WARNING\]:Tokencachenotused:.*?;thetokenisrequestedfromtheproviderinstead\.", "".join(output.split()))
+    stray = [warning for warning in warnings if not any(directory in warning for directory in cache_dirs)]
+    for front_end, case in pairs:
+        outcome = outcomes.get("%s: %s" % (front_end, case.name))
+        if outcome and case.cache_dir:
+            outcome.cache_warnings = sum(1 for warning in warnings if case.cache_dir in warning)
+
+    def floor(front_end: str, index: int) -> float:
+        kind = "debug" if front_end == "lookup" else "ping"
+        if paced:
+            return outcomes["floor: %s %d" % (kind, index)].seconds
+        times = sorted(outcomes["floor: %s %s" % (kind, label)].seconds for label in ("start", "middle", "end"))
+        return times[1]
+
+    return run, outcomes, [floor(pair[0], index) for index, pair in enumerate(pairs)], stray
+
+
+def check(case: Case, outcome: Optional[Outcome], allowance: float, secrets: List[str]) -> Tuple[List[str], bool]:
+    """What is wrong with a case's outcome, and whether it was too slow. allowance: what any such task costs here."""
+    if outcome is None:
+        return ["no result"], False
+    problems = []
+    if case.cache_dir:
+        if outcome.failed:
+            problems.append("failed: " + outcome.message)
+        elif outcome.cache_warnings != 1:
+            problems.append("%d warnings name %s, not one" % (outcome.cache_warnings, case.cache_dir))
+    else:
+        message = outcome.message
+        if not outcome.failed:
+            problems.append("did not fail")
+        problems += ["does not name %s" % word for word in case.names if word not in message]
+        problems += ["shows %r" % word for word in ("Traceback",) + case.forbidden if word in message]
+        problems += ["shows a secret" for secret in secrets if secret in message]
+        if problems:
+            problems.append("message: " + message[:500])
+    if outcome.seconds - allowance >= LIMIT_SECONDS:
+        problems.append("took %.2f s, of which %.2f s any such task takes" % (outcome.seconds, allowance))
+        return problems, len(problems) == 1
+    return problems, False
+
+
+def judge(pairs: List[Pair], outcomes: Dict[str, Outcome], floors: List[float], secrets: List[str]) -> Dict[Pair, tuple]:
+    """Per pair: its outcome, what is wrong with it, and whether only its time was."""
+    verdicts = {}
+    for (front_end, case), floor in zip(pairs, floors):
+        outcome = outcomes.get("%s: %s" % (front_end, case.name))
+        verdicts[front_end, case] = (outcome, *check(case, outcome, floor, secrets))
+    return verdicts
+
+
+def test_bad_input_fails_fast_and_clearly(ansible, capsys):
+    prepare_files(ansible)
+    secrets = [ansible.vault_password, *MARKERS.values(), *(c["client_secret"] for c in ansible.provider.clients.values())]
+    tally = Tally()
+    runs = []
+    # Each front end's own playbook, and a last one with no vault password, which only its credentials_file case needs.
+    no_password = Case("credentials_file vault-encrypted, no vault password given",
+                       {"client_id": None, "client_secret": None, "credentials_file": "'vaulted.yml'"}, ("credentials_file", "vault"))
+    plays: List[Tuple[List[Pair], Dict[str, object]]] = [
+        ([(front_end, case) for case in error_cases() + cache_cases(ansible.directory, front_end)], {})
+        for front_end in ("lookup", "module")]
+    plays.append(([("lookup", no_password), ("module", no_password)], {"vars_files": "[]", "vault": False}))
+    for pairs, options in plays:
+        applicable = [(f, c) for f, c in pairs if not (c.name.endswith("owned by another user") and os.getuid() != 0)]
+        tally.not_applicable += ["%s: %s" % (f, c.name) for f, c in pairs if (f, c) not in applicable]
+        requests = ansible.provider.token_requests()
+        run, outcomes, floors, stray = run_cases(ansible, applicable, **options)
+        runs.append(run)
+        tally.failures += ["a cache warning of no case: " + warning for warning in stray]
+        # One request to fill the FIFO case's directory and one per cache case; no bad input sends one.
+        expected = sum(2 if pair[1].cache_dir.endswith(FIFO_HOLDER) else 1 for pair in applicable if pair[1].cache_dir)
+        if ansible.provider.token_requests() - requests != expected:
+            tally.failures.append("%d token requests, not %d" % (ansible.provider.token_requests() - requests, expected))
+        for kind, front_end in (("debug", "lookup"), ("ping", "module")):
+            tally.floors[kind] += [floor for pair, floor in zip(applicable, floors) if pair[0] == front_end][:1]
+        verdicts = judge(applicable, outcomes, floors, secrets)
+        # Other test runs share this machine: a case slow only once was slowed by them; a request would hang every time.
+        slow = [pair for pair, verdict in verdicts.items() if verdict[2]]
+        if slow:
+            run, outcomes, floors, stray = run_cases(ansible, slow, paced=True, **options)
+            runs.append(run)
+            tally.failures += ["a cache warning of no case: " + warning for warning in stray]
+            tally.retimed += ["%s: %s" % (front_end, case.name) for front_end, case in slow]
+            verdicts.update(judge(slow, outcomes, floors, secrets))
+        for (front_end, case), verdict in verdicts.items():
+            tally.record(front_end, case, verdict[0], verdict[1])
+
+    with capsys.disabled():
+        print("\n" + "\n".join(tally.summary()))
+    for run in runs:
+        assert MARKER not in run.everything, "a secret marker leaked into the output, the log or the junit report"
+        assert "Traceback" not in run.everything
+        ansible.assert_no_secrets(run, ansible.vault_password)
+    assert not tally.failures, "\n".join(tally.failures)
