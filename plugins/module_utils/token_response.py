@@ -40,7 +40,7 @@ def parse_json_object(response: HttpResponse, what: str) -> Dict[str, Any]:
 
 
 def token_result(response: HttpResponse, now: float, sensitive_values: Sequence[str]) -> Dict[str, Any]:
-    """The token result dict: access_token, token_type, expires_in, expires_at, scope, authorization, claims.
+    """The token result dict: access_token, token_type, expires_in, expires_at, scope, authorization, claims, claims_verified.
 
     now is when the request was sent; expiry counts from then. sensitive_values are blanked out of the
     provider's error text while it is still exactly as the provider wrote it.
@@ -72,6 +72,7 @@ def token_result(response: HttpResponse, now: float, sensitive_values: Sequence[
         "scope": scope if isinstance(scope, str) else None,
         "authorization": "%s %s" % (token_type, access_token),
         "claims": claims,
+        "claims_verified": False,
     }
 
 
