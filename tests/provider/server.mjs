@@ -1,7 +1,8 @@
 // Test-only OAuth 2.0 client-credentials identity provider plus a tiny
 // protected API, both over HTTPS on 127.0.0.1.  It emulates the OneLogin
 // client-credentials contract closely enough for integration tests:
-// every access token is an RS256 JWT that the API verifies locally.
+// every access token is a JWT (RS256; ES256 for https://api-es.test/) that
+// the API verifies locally.
 //
 // Environment: OIDC_PORT (default 0), API_PORT (default 0),
 // TLS_CERT and TLS_KEY (PEM file paths, required).
@@ -97,7 +98,7 @@ const oidcServer = https.createServer(tls);
 const apiServer = https.createServer(tls);
 const issuer = `https://${HOST}:${await listen(oidcServer, oidcPort)}`;
 
-// A fresh signing key per run: nothing secret ever lands on disk.
+// Fresh signing keys per run: nothing secret ever lands on disk, and a restart rotates them.
 const { privateKey, publicKey } = await jose.generateKeyPair('RS256', { extractable: true });
 const signingJwk = {
   ...(await jose.exportJWK(privateKey)),
@@ -105,6 +106,17 @@ const signingJwk = {
   use: 'sig',
   kid: randomBytes(8).toString('hex'),
 };
+const ecKeys = await jose.generateKeyPair('ES256', { extractable: true });
+const ecSigningJwk = {
+  ...(await jose.exportJWK(ecKeys.privateKey)),
+  alg: 'ES256',
+  use: 'sig',
+  kid: randomBytes(8).toString('hex'),
+};
+// Resources other than the protected API's: tokens signed ES256, and tokens that expire within seconds.
+const ES256_RESOURCE = 'https://api-es.test/';
+const SHORT_RESOURCE = 'https://api-short.test/';
+const SHORT_TTL = 1;
 
 // Minimal in-memory adapter; avoids the library's "development-only
 // adapter" warning.  JWT access tokens are stateless, so little lands here.
@@ -171,7 +183,7 @@ const provider = new Provider(issuer, {
     redirect_uris: [],
     ...(c.scope ? { scope: c.scope } : {}),
   })),
-  jwks: { keys: [signingJwk] },
+  jwks: { keys: [signingJwk, ecSigningJwk] },
   cookies: { keys: [randomBytes(32).toString('base64url')] },
   // Scopes must be declared for the per-client scope allow-list to apply.
   scopes: ['openid', 'offline_access', ...RESOURCE_SCOPE.split(' ')],
@@ -190,9 +202,9 @@ const provider = new Provider(issuer, {
         return {
           scope: RESOURCE_SCOPE,
           audience: resource,
-          accessTokenTTL: ttlByClient.get(client?.clientId) ?? DEFAULT_TTL,
+          accessTokenTTL: resource === SHORT_RESOURCE ? SHORT_TTL : ttlByClient.get(client?.clientId) ?? DEFAULT_TTL,
           accessTokenFormat: 'jwt',
-          jwt: { sign: { alg: 'RS256' } },
+          jwt: { sign: { alg: resource === ES256_RESOURCE ? 'ES256' : 'RS256' } },
         };
       },
     },
