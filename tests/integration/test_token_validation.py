@@ -194,8 +194,8 @@ def test_an_expired_token_is_refused(provider, tmp_path):
     token = TokenClient(core_options(provider, tmp_path, validate_token=False, cache=False, resource="https://api-short.test/")).get_token()
     assert token["expires_in"] == 1
     time.sleep(2.5)
-    assert refused(provider, token["access_token"], leeway=0).startswith("Token validation failed: token expired at %d (exp)"
-                                                                          % token["claims"]["exp"])
+    expired = "Token validation failed: token expired at %d (exp)" % token["claims"]["exp"]
+    assert refused(provider, token["access_token"], leeway=0).startswith(expired)
 
 
 def _sign(header: Dict[str, Any], payload: str, sign) -> str:

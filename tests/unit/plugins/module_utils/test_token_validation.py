@@ -278,10 +278,10 @@ def test_jwks_url_follows_the_https_rule(provider):
 def test_a_refused_token_is_not_shown_and_not_cached(provider):
     access_token = token(iss="https://evil.example")
     serve(provider, access_token=access_token)
-    for _ in range(2):
+    for attempt in range(2):
         with pytest.raises(OAuth2Error, match=r"token issuer https://evil.example is not the expected http://127") as caught:
             client(provider).get_token()
-        assert access_token not in str(caught.value)
+        assert access_token not in str(caught.value), attempt
     assert posts(provider) == 2
 
 
