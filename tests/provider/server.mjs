@@ -1,8 +1,7 @@
 // Test-only OAuth 2.0 client-credentials identity provider plus a tiny
 // protected API, both over HTTPS on 127.0.0.1.  It emulates the OneLogin
 // client-credentials contract closely enough for integration tests:
-// every access token is a JWT (RS256; ES256 for https://api-es.test/) that
-// the API verifies locally.
+// every access token is an RS256 JWT that the API verifies locally.
 //
 // Environment: OIDC_PORT (default 0), API_PORT (default 0),
 // TLS_CERT and TLS_KEY (PEM file paths, required).
