@@ -169,6 +169,52 @@ options:
       - Seconds before expiry at which a cached token is no longer handed out and a new one is requested.
       - Defaults to 10% of the token's lifetime, at most 60 seconds (a 600 s token is reused for 9 minutes).
     type: float
+  validate_token:
+    description:
+      - Verify the access token before handing it out; the task fails unless it is a JWT that passes every check,
+        and the error names the failed check (never the token).
+      - The signature must verify with a key of the provider's JWKS (from O(jwks_url), else the C(jwks_uri) of the
+        discovery document of O(issuer)) using one of O(validation_algorithms) that fits the key's type;
+        C(exp), C(nbf) and C(iat) are checked with O(leeway); C(iss) must equal O(expected_issuer); C(aud) must contain
+        O(expected_audience) when there is one; the C(typ) header, if any, must be C(at+jwt) (RFC 9068) or C(JWT).
+      - The JWKS is cached like the discovery document (an hour). A token signed with a key it lacks makes it be fetched
+        again, at most once a minute, so a rotated key is picked up and a stream of bad tokens cannot flood the provider.
+      - On success the token result's C(claims) are the verified claims and C(claims_verified) is true.
+      - A token is verified before it is cached, and a token cached without validation (or under other expectations)
+        is never handed out while this is on; a cached verified token is not verified again on every use.
+      - Opaque (non-JWT) tokens cannot be verified; leave this off for providers that issue them.
+    type: bool
+    default: false
+  jwks_url:
+    description:
+      - The provider's JSON Web Key Set, the keys that verify tokens when O(validate_token) is on.
+      - Defaults to the C(jwks_uri) of the discovery document of O(issuer); one of the two is needed for O(validate_token).
+      - The same https rule as for O(token_url) applies, and so do O(ca_path), O(validate_certs) and O(timeout).
+    type: str
+  validation_algorithms:
+    description:
+      - The signature algorithms a token may use when O(validate_token) is on; the algorithm must also fit the key type.
+      - Only asymmetric algorithms are accepted (V(RS256), V(RS384), V(RS512), V(PS256), V(PS384), V(PS512), V(ES256),
+        V(ES384), V(ES512), V(ES256K), V(EdDSA)); C(none) and HMAC (C(HS256), ...) are refused, since anyone who knows the
+        provider's public key could forge such tokens.
+    type: list
+    elements: str
+    default: [RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA]
+  leeway:
+    description:
+      - Seconds of clock difference allowed when O(validate_token) checks the C(exp), C(nbf) and C(iat) claims.
+    type: float
+    default: 30
+  expected_issuer:
+    description:
+      - The C(iss) claim a token must carry when O(validate_token) is on.
+      - Defaults to O(issuer); one of the two is needed for O(validate_token).
+    type: str
+  expected_audience:
+    description:
+      - A value the C(aud) claim of a token must contain when O(validate_token) is on.
+      - Defaults to O(audience), else the single O(resource) when exactly one was requested; otherwise C(aud) is not checked.
+    type: str
 """
 
     PLUGINS = r"""
@@ -351,4 +397,52 @@ options:
         key: refresh_margin
     vars:
       - name: oauth2_refresh_margin
+  validate_token:
+    env:
+      - name: ANSIBLE_OAUTH2_VALIDATE_TOKEN
+    ini:
+      - section: oauth2_client_credentials
+        key: validate_token
+    vars:
+      - name: oauth2_validate_token
+  jwks_url:
+    env:
+      - name: ANSIBLE_OAUTH2_JWKS_URL
+    ini:
+      - section: oauth2_client_credentials
+        key: jwks_url
+    vars:
+      - name: oauth2_jwks_url
+  validation_algorithms:
+    env:
+      - name: ANSIBLE_OAUTH2_VALIDATION_ALGORITHMS
+    ini:
+      - section: oauth2_client_credentials
+        key: validation_algorithms
+    vars:
+      - name: oauth2_validation_algorithms
+  leeway:
+    env:
+      - name: ANSIBLE_OAUTH2_LEEWAY
+    ini:
+      - section: oauth2_client_credentials
+        key: leeway
+    vars:
+      - name: oauth2_leeway
+  expected_issuer:
+    env:
+      - name: ANSIBLE_OAUTH2_EXPECTED_ISSUER
+    ini:
+      - section: oauth2_client_credentials
+        key: expected_issuer
+    vars:
+      - name: oauth2_expected_issuer
+  expected_audience:
+    env:
+      - name: ANSIBLE_OAUTH2_EXPECTED_AUDIENCE
+    ini:
+      - section: oauth2_client_credentials
+        key: expected_audience
+    vars:
+      - name: oauth2_expected_audience
 """

@@ -47,7 +47,7 @@ extends_documentation_fragment:
   - oauth2.client_credentials.token_options
   - oauth2.client_credentials.token_options.plugins
 notes:
-  - Decoded C(claims) are informational; the token's signature is not verified by this plugin.
+  - Decoded C(claims) are informational unless O(validate_token) is on and C(claims_verified) is true.
 seealso:
   - module: oauth2.client_credentials.token
 """
@@ -75,6 +75,13 @@ EXAMPLES = r"""
     msg: "Token expires at {{ token.expires_at }} with scope {{ token.scope }}"
   vars:
     token: "{{ lookup('oauth2.client_credentials.token', credentials_file='creds.yml', output='full') }}"
+
+- name: A token whose signature and claims are verified first (iss, aud, exp, and the provider's published keys)
+  ansible.builtin.set_fact:
+    api_token: "{{ lookup('oauth2.client_credentials.token', output='full', validate_token=true,
+                    issuer='https://example.onelogin.com/oidc/2', resource=['https://api.example.com/'],
+                    client_id=vault_client_id, client_secret=vault_client_secret) }}"
+  no_log: true
 
 - name: Configured entirely by oauth2_* variables (group_vars) or ANSIBLE_OAUTH2_* environment variables in CI
   ansible.builtin.uri:
@@ -111,8 +118,14 @@ _raw:
       type: str
     claims:
       description:
-        - The token's JWT payload, decoded WITHOUT verifying its signature; informational only. Empty for opaque tokens.
+        - The token's JWT payload. Verified when RV(_raw.claims_verified) is true; otherwise decoded WITHOUT verifying its
+          signature, informational only. Empty for opaque tokens.
       type: dict
+    claims_verified:
+      description:
+        - True when O(validate_token) verified the token's signature and claims before it was handed out (or cached);
+          false whenever validation was not done.
+      type: bool
 """
 
 import os

@@ -10,7 +10,7 @@ plain mapping, so validation and defaults live in one place.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_auth import (
@@ -19,6 +19,11 @@ from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_a
     choose_auth_method,
 )
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_validation import (
+    DEFAULT_ALGORITHMS,
+    TokenExpectations,
+    allowed_algorithms,
+)
 
 # Form fields the client builds itself; extra_params may not override them.
 RESERVED_PARAMS = frozenset(
@@ -52,6 +57,12 @@ CLIENT_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
     "cache": {"type": "bool", "default": True},
     "cache_dir": {"type": "str"},
     "refresh_margin": {"type": "float"},
+    "validate_token": {"type": "bool", "default": False},
+    "jwks_url": {"type": "str"},
+    "validation_algorithms": {"type": "list", "elements": "str", "default": list(DEFAULT_ALGORITHMS)},
+    "leeway": {"type": "float", "default": 30.0},
+    "expected_issuer": {"type": "str"},
+    "expected_audience": {"type": "str"},
 }
 
 OPTION_NAMES = tuple(CLIENT_ARGUMENT_SPEC)
@@ -86,6 +97,7 @@ class ClientOptions:
     cache: bool = True
     cache_dir: Optional[str] = None
     refresh_margin: Optional[float] = None
+    validation: Optional[TokenExpectations] = None
 
     @classmethod
     def from_mapping(cls, options: Mapping[str, Any], local_files: bool = True) -> "ClientOptions":
@@ -144,6 +156,7 @@ class ClientOptions:
             cache=_boolean(options.get("cache"), "cache"),
             cache_dir=_optional_path(options, "cache_dir"),
             refresh_margin=None if options.get("refresh_margin") is None else _seconds(options["refresh_margin"], "refresh_margin", allow_zero=True),
+            validation=_expectations(options, issuer),
         )
 
     def whitespace_warnings(self) -> List[str]:
@@ -158,7 +171,30 @@ class ClientOptions:
     def cache_identity(self) -> Tuple[Any, ...]:
         """Everything that changes which token the provider issues; TLS settings and timeouts do not."""
         endpoint = self.token_url or "issuer " + (self.issuer or "")
-        return (endpoint, self.client_id, self.auth_method, self.scope, self.resource, self.audience, self.extra_params)
+        return (endpoint, self.client_id, self.auth_method, self.scope, self.resource, self.audience, self.extra_params,
+                # A token cached without validation, or checked against other expectations, is never handed out as verified.
+                self.validation and astuple(self.validation))
+
+
+def _expectations(options: Mapping[str, Any], issuer: Optional[str]) -> Optional[TokenExpectations]:
+    """What validate_token checks; the audience defaults to what was asked for: audience, else a single resource."""
+    if not _boolean(options.get("validate_token") or False, "validate_token"):
+        return None
+    expected_issuer = _optional_text(options, "expected_issuer") or issuer
+    jwks_url = _optional_text(options, "jwks_url")
+    if not expected_issuer:
+        raise OAuth2Error("validate_token needs the issuer that tokens must name: set issuer, or expected_issuer.")
+    if not jwks_url and not issuer:
+        raise OAuth2Error("validate_token needs the provider's signing keys: set jwks_url, or issuer to find them by discovery.")
+    resource = _strings(options.get("resource"), "resource")
+    algorithms = options.get("validation_algorithms")
+    return TokenExpectations(
+        issuer=expected_issuer,
+        audience=_optional_text(options, "expected_audience") or _optional_text(options, "audience") or (resource[0] if len(resource) == 1 else None),
+        algorithms=DEFAULT_ALGORITHMS if algorithms is None else allowed_algorithms(_strings(algorithms, "validation_algorithms")),
+        leeway=30.0 if options.get("leeway") is None else _seconds(options["leeway"], "leeway", allow_zero=True),
+        jwks_url=jwks_url,
+    )
 
 
 def _optional_text(options: Mapping[str, Any], name: str, strip: bool = True) -> Optional[str]:

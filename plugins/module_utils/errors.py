@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Iterable, Optional
 
 REDACTED = "********"
@@ -27,3 +28,10 @@ def redact(text: str, sensitive_values: Iterable[str]) -> str:
     for value in sorted((v for v in sensitive_values if v), key=len, reverse=True):
         text = text.replace(value, REDACTED)
     return text
+
+
+def shown(value: object, limit: int = 80) -> str:
+    """A value the provider (or whoever made a token) chose, for a message: printable ASCII on one short line."""
+    text = value if isinstance(value, str) else json.dumps(value)
+    text = "".join(character if " " <= character < "\x7f" else "?" for character in text)
+    return text if len(text) <= limit else text[:limit] + "..."

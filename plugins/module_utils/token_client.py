@@ -22,10 +22,14 @@ from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_a
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import ClientOptions
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error, redact
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_cache import DISCOVERY_LIFETIME, CacheKeys, TokenCache
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_validation import TokenExpectations
 
 if TYPE_CHECKING:
     from ansible_collections.oauth2.client_credentials.plugins.module_utils.transport import Transport
 
+# On a key the cached JWKS lacks, it is fetched again unless it is younger than this: a stream of tokens signed
+# with unknown keys costs the provider one JWKS request a minute, and a rotated key is picked up within one.
+JWKS_REFETCH_INTERVAL = 60
 # Import name and the distribution to install, for the "missing library" message of each front end.
 REQUIRED_LIBRARIES = (("requests", "requests"), ("jwt", "PyJWT"), ("cryptography", "cryptography"))
 
@@ -50,11 +54,13 @@ class TokenClient:
         self._given_transport = transport
         self._cache = cache or (TokenCache(options.cache_dir, clock, lock_timeout=2 * options.timeout + 5) if options.cache else None)
         self._clock = clock
+        self._warnings: List[str] = []
+        self._documents: Dict[str, Dict[str, Any]] = {}
 
     @property
     def warnings(self) -> List[str]:
         """Problems that did not stop the token from being obtained, for the front end to show."""
-        return self.options.whitespace_warnings() + (self._cache.warnings if self._cache else [])
+        return self.options.whitespace_warnings() + self._warnings + (self._cache.warnings if self._cache else [])
 
     def get_token(self) -> Dict[str, Any]:
         """A token with more than its refresh margin left: from the cache if there is one, else a new one."""
@@ -77,30 +83,73 @@ class TokenClient:
             # Lifetimes count from before the request: the provider's clock started no earlier.
             sent_at = self._clock()
             response = self._transport().post_form(endpoint, "Token endpoint", form, headers)
-            return token_result(response, sent_at, self._auth.sensitive_values())
+            result = token_result(response, sent_at, self._auth.sensitive_values())
+            if self.options.validation:
+                # Verified before get_token can cache it: only a verified token is stored under these expectations.
+                result.update(claims=self._verified_claims(result["access_token"], self.options.validation), claims_verified=True)
+            return result
         except OAuth2Error as exc:
             raise OAuth2Error(redact(str(exc), self._auth.sensitive_values()), exc.error_code) from None
 
     def token_endpoint(self) -> str:
-        from ansible_collections.oauth2.client_credentials.plugins.module_utils.discovery import (  # pylint: disable=import-outside-toplevel
-            discover_token_endpoint,
-        )
         from ansible_collections.oauth2.client_credentials.plugins.module_utils.transport import (  # pylint: disable=import-outside-toplevel
             require_secure_url,
         )
 
         if self.options.token_url:
             return require_secure_url(self.options.token_url, "token_url")
-        issuer = self.options.issuer or ""
+        discovered = self._discovery()
+        supported = discovered["token_endpoint_auth_methods_supported"]
+        if supported is not None and self.options.auth_method not in supported:
+            self._warnings.append(
+                "The provider's discovery document does not list auth_method %s among its token_endpoint_auth_methods_supported "
+                "(%s); the request is sent anyway." % (self.options.auth_method, ", ".join(supported) or "none"))
+        return discovered["token_endpoint"]
+
+    def _discovery(self) -> Dict[str, Any]:
+        from ansible_collections.oauth2.client_credentials.plugins.module_utils.discovery import discover  # pylint: disable=import-outside-toplevel
+
+        # Named anew when the issuer check arrived, so no document cached without it is used.
+        return self._published("openid-configuration", lambda: discover(self._transport(), self.options.issuer or ""))
+
+    def _verified_claims(self, access_token: str, expected: TokenExpectations) -> Dict[str, Any]:
+        from ansible_collections.oauth2.client_credentials.plugins.module_utils.discovery import fetch_jwks  # pylint: disable=import-outside-toplevel
+        from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_validation import (  # pylint: disable=import-outside-toplevel
+            verify_token,
+        )
+        from ansible_collections.oauth2.client_credentials.plugins.module_utils.transport import (  # pylint: disable=import-outside-toplevel
+            require_secure_url,
+        )
+
+        if expected.jwks_url:
+            url = require_secure_url(expected.jwks_url, "jwks_url")
+        else:
+            url = self._discovery()["jwks_uri"] or ""
+            if not url:
+                raise OAuth2Error("The OpenID discovery document of issuer %s names no jwks_uri: set jwks_url to verify tokens."
+                                  % self.options.issuer)
+
+        def jwks(recent: bool) -> Dict[str, Any]:
+            return self._published("jwks " + url, lambda: fetch_jwks(self._transport(), url), JWKS_REFETCH_INTERVAL if recent else None)
+
+        return verify_token(access_token, expected, jwks, url)
+
+    def _published(self, purpose: str, fetch: Callable[[], Dict[str, Any]], max_age: Optional[int] = None) -> Dict[str, Any]:
+        """A document the provider publishes (discovery, JWKS), cached for an hour; max_age asks for one fetched at most
+        that many seconds ago, so every process of the user together fetches it at most once in that time."""
         keys = self._keys()
         if self._cache is None or keys is None:
-            return discover_token_endpoint(self._transport(), issuer)
+            # Without a cache, what this process fetched is as recent as it gets.
+            if purpose not in self._documents:
+                self._documents[purpose] = fetch()
+            return self._documents[purpose]
 
-        def discover() -> Dict[str, Any]:
-            return {"token_endpoint": discover_token_endpoint(self._transport(), issuer),
-                    "expires_in": DISCOVERY_LIFETIME, "expires_at": int(self._clock()) + DISCOVERY_LIFETIME}
+        def entry() -> Dict[str, Any]:
+            return {"document": fetch(), "expires_in": DISCOVERY_LIFETIME, "expires_at": int(self._clock()) + DISCOVERY_LIFETIME}
 
-        return self._cache.get_or_fetch(keys, "discovery", discover, None)["token_endpoint"]
+        # The cache hands out an entry only while more than the margin of its lifetime is left: here, while it is young enough.
+        margin = None if max_age is None else DISCOVERY_LIFETIME - max_age
+        return self._cache.get_or_fetch(keys, purpose, entry, margin)["document"]
 
     def _transport(self) -> "Transport":
         if self._given_transport is None:

@@ -40,7 +40,7 @@ def parse_json_object(response: HttpResponse, what: str) -> Dict[str, Any]:
 
 
 def token_result(response: HttpResponse, now: float, sensitive_values: Sequence[str]) -> Dict[str, Any]:
-    """The token result dict: access_token, token_type, expires_in, expires_at, scope, authorization, claims.
+    """The token result dict: access_token, token_type, expires_in, expires_at, scope, authorization, claims, claims_verified.
 
     now is when the request was sent; expiry counts from then. sensitive_values are blanked out of the
     provider's error text while it is still exactly as the provider wrote it.
@@ -72,20 +72,30 @@ def token_result(response: HttpResponse, now: float, sensitive_values: Sequence[
         "scope": scope if isinstance(scope, str) else None,
         "authorization": "%s %s" % (token_type, access_token),
         "claims": claims,
+        "claims_verified": False,
     }
 
 
 def unverified_claims(access_token: str) -> Dict[str, Any]:
     """The JWT payload for display only; the signature is not checked, so nothing here may be trusted."""
-    if access_token.count(".") != 2:
+    try:
+        return jwt_payload(access_token)
+    except OAuth2Error:
         return {}
+
+
+def jwt_payload(value: str) -> Dict[str, Any]:
+    """The claims of a JWT, decoded without verification; the error never shows the value, which may be a token."""
     import jwt  # pylint: disable=import-outside-toplevel
 
     try:
-        claims = jwt.decode(access_token, options={"verify_signature": False})
+        claims = jwt.decode(value, options={"verify_signature": False}) if value.count(".") == 2 else None
     except jwt.PyJWTError:
-        return {}
-    return claims if isinstance(claims, dict) else {}
+        claims = None
+    if not isinstance(claims, dict):
+        raise OAuth2Error("The value (%d characters, not shown) is not a JWT: a JWT is three base64url parts separated by dots, "
+                          "the second a JSON object." % len(value))
+    return claims
 
 
 def _expires_in(value: Any, claims: Dict[str, Any], now: float, url: str) -> Optional[int]:

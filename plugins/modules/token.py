@@ -55,7 +55,7 @@ attributes:
     support: full
     membership: [oauth2.client_credentials.oauth2]
 notes:
-  - Decoded RV(token.claims) are informational; the token's signature is not verified.
+  - Decoded RV(token.claims) are informational unless O(validate_token) is on and RV(token.claims_verified) is true.
   - A O(client_secret) shorter than 8 characters is refused, because Ansible blanks every occurrence of a C(no_log)
     value in a module's result and would garble a token that happens to contain it; the lookup accepts it.
   - With a persistent fact cache configured (for example C(jsonfile)), a warning says that the fact O(fact_name) will
@@ -148,8 +148,16 @@ token:
       type: str
       returned: success
     claims:
-      description: The token's JWT payload, decoded WITHOUT verifying its signature; informational only. Empty for opaque tokens.
+      description:
+        - The token's JWT payload. Verified when RV(token.claims_verified) is true; otherwise decoded WITHOUT verifying its
+          signature, informational only. Empty for opaque tokens.
       type: dict
+      returned: success
+    claims_verified:
+      description:
+        - True when O(validate_token) verified the token's signature and claims before it was handed out (or cached);
+          false whenever validation was not done.
+      type: bool
       returned: success
 oauth2_error:
   description:

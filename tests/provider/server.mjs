@@ -101,7 +101,7 @@ const oidcServer = https.createServer(oidcTls);
 const apiServer = https.createServer(tls);
 const issuer = `https://${HOST}:${await listen(oidcServer, oidcPort)}`;
 
-// A fresh signing key per run: nothing secret ever lands on disk.
+// Fresh signing keys per run: nothing secret ever lands on disk, and a restart rotates them.
 const { privateKey, publicKey } = await jose.generateKeyPair('RS256', { extractable: true });
 const signingJwk = {
   ...(await jose.exportJWK(privateKey)),
@@ -109,6 +109,17 @@ const signingJwk = {
   use: 'sig',
   kid: randomBytes(8).toString('hex'),
 };
+const ecKeys = await jose.generateKeyPair('ES256', { extractable: true });
+const ecSigningJwk = {
+  ...(await jose.exportJWK(ecKeys.privateKey)),
+  alg: 'ES256',
+  use: 'sig',
+  kid: randomBytes(8).toString('hex'),
+};
+// Resources other than the protected API's: tokens signed ES256, and tokens that expire within seconds.
+const ES256_RESOURCE = 'https://api-es.test/';
+const SHORT_RESOURCE = 'https://api-short.test/';
+const SHORT_TTL = 1;
 
 // Minimal in-memory adapter; avoids the library's "development-only
 // adapter" warning.  JWT access tokens are stateless, so little lands here.
@@ -182,7 +193,7 @@ const provider = new Provider(issuer, {
     redirect_uris: [],
     ...(c.scope ? { scope: c.scope } : {}),
   })),
-  jwks: { keys: [signingJwk] },
+  jwks: { keys: [signingJwk, ecSigningJwk] },
   clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'tls_client_auth'],
   cookies: { keys: [randomBytes(32).toString('base64url')] },
   // Scopes must be declared for the per-client scope allow-list to apply.
@@ -210,9 +221,9 @@ const provider = new Provider(issuer, {
         return {
           scope: RESOURCE_SCOPE,
           audience: resource,
-          accessTokenTTL: ttlByClient.get(client?.clientId) ?? DEFAULT_TTL,
+          accessTokenTTL: resource === SHORT_RESOURCE ? SHORT_TTL : ttlByClient.get(client?.clientId) ?? DEFAULT_TTL,
           accessTokenFormat: 'jwt',
-          jwt: { sign: { alg: 'RS256' } },
+          jwt: { sign: { alg: resource === ES256_RESOURCE ? 'ES256' : 'RS256' } },
         };
       },
     },

@@ -154,7 +154,7 @@ def test_different_scopes_are_different_entries(provider, cache_dir, clock):
 
 
 def test_discovery_is_cached_too(provider, cache_dir, clock):
-    provider.answer("/.well-known/openid-configuration", json_body={"token_endpoint": provider.base_url + "/token"})
+    provider.answer("/.well-known/openid-configuration", json_body={"issuer": provider.base_url, "token_endpoint": provider.base_url + "/token"})
     issue(provider, expires_in=60)
     for step in range(3):
         clock.now = START + 100 * step

@@ -54,7 +54,7 @@ def test_jwt_token_result(provider):
     assert result == {
         "access_token": token, "token_type": "Bearer", "expires_in": 600, "expires_at": NOW + 600, "scope": "read",
         "authorization": "Bearer " + token,
-        "claims": {"iss": "https://idp", "aud": "api", "jti": "j1", "iat": NOW, "exp": NOW + 600},
+        "claims": {"iss": "https://idp", "aud": "api", "jti": "j1", "iat": NOW, "exp": NOW + 600}, "claims_verified": False,
     }
 
 
@@ -77,7 +77,8 @@ def test_unknown_lifetime_stays_null(provider):
 
 
 def test_discovery_finds_the_token_endpoint(provider):
-    provider.answer("/oidc/2/.well-known/openid-configuration", json_body={"token_endpoint": provider.base_url + "/oidc/2/token"})
+    provider.answer("/oidc/2/.well-known/openid-configuration",
+                    json_body={"issuer": provider.base_url + "/oidc/2/", "token_endpoint": provider.base_url + "/oidc/2/token"})
     provider.answer("/oidc/2/token", json_body={"access_token": "opaque", "token_type": "Bearer"})
     client(provider, token_url=None, issuer=provider.base_url + "/oidc/2/").fetch_token()
     assert [(r.method, r.path) for r in provider.requests] == [("GET", "/oidc/2/.well-known/openid-configuration"), ("POST", "/oidc/2/token")]
@@ -132,12 +133,14 @@ def test_error_description_echoing_the_secret_is_redacted(provider):
     "discovery, message",
     [
         ({"status": 404, "json_body": {"error": "not_found"}}, r"OpenID discovery document .* answered HTTP 404: check issuer"),
-        ({"json_body": {"issuer": "x"}}, r"names no token_endpoint: set token_url"),
-        ({"json_body": {"token_endpoint": "http://idp.example.com/token"}}, r"token_endpoint published at .* uses plain http"),
+        ({"json_body": {"issuer": "ISSUER"}}, r"names no token_endpoint: set token_url"),
+        ({"json_body": {"issuer": "ISSUER", "token_endpoint": "http://idp.example.com/token"}}, r"token_endpoint published at .* uses plain http"),
         ({"body": b"[]"}, r"answered HTTP 200 with a body \(application/json, 2 bytes\) instead of a JSON object"),
     ],
 )
 def test_discovery_failures(provider, discovery, message):
+    if "json_body" in discovery:
+        discovery = dict(discovery, json_body={k: v.replace("ISSUER", provider.base_url) for k, v in discovery["json_body"].items()})
     provider.answer("/.well-known/openid-configuration", **discovery)
     with pytest.raises(OAuth2Error, match=message):
         client(provider, token_url=None, issuer=provider.base_url).fetch_token()

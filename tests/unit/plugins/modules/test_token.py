@@ -28,7 +28,8 @@ def test_fact_and_registered_result_are_the_token_result(capsys, endpoint):
     code, result = run_module(capsys, token_url=endpoint, client_id="cid", client_secret=SECRET)
     assert code == 0 and result["changed"] is False
     assert result["ansible_facts"] == {"oauth2_token": result["token"]}
-    assert set(result["token"]) == {"access_token", "token_type", "expires_in", "expires_at", "scope", "authorization", "claims"}
+    assert set(result["token"]) == {
+        "access_token", "token_type", "expires_in", "expires_at", "scope", "authorization", "claims", "claims_verified"}
     assert result["token"]["authorization"] == "Bearer tok-abc"
     assert SECRET not in json.dumps(result)
 
