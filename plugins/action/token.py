@@ -11,6 +11,7 @@ from ansible import constants as C
 from ansible.errors import AnsibleActionFail, AnsibleError
 from ansible.plugins.action import ActionBase
 from ansible.plugins.loader import lookup_loader
+from ansible.utils.display import Display
 
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import DEFAULT_FACT_NAME, ClientOptions
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
@@ -23,6 +24,8 @@ except ImportError:  # ansible-core before 2.22: the censored result is the prot
 
 MODULE = "oauth2.client_credentials.token"
 MODULE_ONLY_ARGS = ("fact_name",)
+
+display = Display()
 
 
 class ActionModule(ActionBase):
@@ -46,6 +49,9 @@ class ActionModule(ActionBase):
         # Its values are in the options now; the credentials file itself never travels to the target.
         module_args = {name: value for name, value in options.values.items() if value is not None and name != "credentials_file"}
         result.update(self._execute_module(module_name=MODULE, module_args=dict(module_args, **passthrough), task_vars=task_vars))
+        # The module's retry lines, shown at -vvv like the lookup's; a warning each would be noise on a good night.
+        for line in result.pop("oauth2_debug", None) or ():
+            display.vvv(line, host=self._task.delegate_to or task_vars.get("inventory_hostname"))
         warnings = list(options.warnings)
         if result.get("failed") and result.get("oauth2_error"):
             result["msg"] = options.explain(result.get("msg", ""), result["oauth2_error"])

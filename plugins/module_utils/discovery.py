@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_response import parse_json_object
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.transport import Transport, require_secure_url
@@ -16,11 +18,11 @@ def discovery_url(issuer: str) -> str:
     return require_secure_url(issuer, "issuer").rstrip("/") + WELL_KNOWN_PATH
 
 
-def discover_token_endpoint(transport: Transport, issuer: str) -> str:
+def discover_token_endpoint(transport: Transport, issuer: str, deadline: Optional[float] = None) -> str:
     """The token_endpoint the issuer publishes, held to the same https rule as a configured token_url."""
     url = discovery_url(issuer)
     what = "OpenID discovery document"
-    response = transport.get(url, what)
+    response = transport.get(url, what, deadline)
     if response.status != 200:
         raise OAuth2Error(
             "%s %s answered HTTP %d: check issuer (the exact issuer URL, e.g. https://<subdomain>.onelogin.com/oidc/2) or set token_url."

@@ -48,7 +48,7 @@ class TokenClient:
         self.options = options
         self._auth: ClientAuth = client_auth_for(options.auth_method, options.client_id, options.client_secret)
         self._given_transport = transport
-        self._cache = cache or (TokenCache(options.cache_dir, clock, lock_timeout=2 * options.timeout + 5) if options.cache else None)
+        self._cache = cache or (TokenCache(options.cache_dir, clock) if options.cache else None)
         self._clock = clock
 
     @property
@@ -56,32 +56,47 @@ class TokenClient:
         """Problems that did not stop the token from being obtained, for the front end to show."""
         return self.options.whitespace_warnings() + (self._cache.warnings if self._cache else [])
 
+    @property
+    def debug(self) -> List[str]:
+        """What happened on the way, such as each retry, for the front end to show at -vvv; never a secret."""
+        return self._given_transport.debug if self._given_transport is not None else []
+
     def get_token(self) -> Dict[str, Any]:
-        """A token with more than its refresh margin left: from the cache if there is one, else a new one."""
+        """A token with more than its refresh margin left: from the cache if there is one, else a new one.
+
+        One deadline, options.time_bound from now, covers the wait for the cache lock, discovery, the token
+        request, and their retries: a waiter gives up with the process it waits for, never a whole bound later.
+        """
+        deadline = time.monotonic() + self.options.time_bound
         keys = self._keys()
         if self._cache is None or keys is None:
-            return self.fetch_token()
-        return self._cache.get_or_fetch(keys, "token", self.fetch_token, self.options.refresh_margin)
+            return self.fetch_token(deadline)
+        return self._cache.get_or_fetch(keys, "token", lambda: self.fetch_token(deadline), self.options.refresh_margin, deadline)
 
-    def fetch_token(self) -> Dict[str, Any]:
-        """Ask the provider for a new token; any failure surfaces as OAuth2Error with secrets blanked out."""
+    def fetch_token(self, deadline: Optional[float] = None) -> Dict[str, Any]:
+        """Ask the provider for a new token; any failure surfaces as OAuth2Error with secrets blanked out.
+
+        deadline is a time.monotonic() value; by default options.time_bound from now.
+        """
         from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_response import token_result  # pylint: disable=import-outside-toplevel
 
         missing = missing_libraries()
         if missing:
             raise OAuth2Error("Requesting a token needs the Python packages %s where this runs: pip install %s"
                               % (", ".join(missing), " ".join(missing)))
+        if deadline is None:
+            deadline = time.monotonic() + self.options.time_bound
         try:
-            endpoint = self.token_endpoint()
+            endpoint = self.token_endpoint(deadline)
             form, headers = self.token_request()
             # Lifetimes count from before the request: the provider's clock started no earlier.
             sent_at = self._clock()
-            response = self._transport().post_form(endpoint, "Token endpoint", form, headers)
+            response = self._transport().post_form(endpoint, "Token endpoint", form, headers, deadline)
             return token_result(response, sent_at, self._auth.sensitive_values())
         except OAuth2Error as exc:
             raise OAuth2Error(redact(str(exc), self._auth.sensitive_values()), exc.error_code) from None
 
-    def token_endpoint(self) -> str:
+    def token_endpoint(self, deadline: float) -> str:
         from ansible_collections.oauth2.client_credentials.plugins.module_utils.discovery import (  # pylint: disable=import-outside-toplevel
             discover_token_endpoint,
         )
@@ -94,19 +109,20 @@ class TokenClient:
         issuer = self.options.issuer or ""
         keys = self._keys()
         if self._cache is None or keys is None:
-            return discover_token_endpoint(self._transport(), issuer)
+            return discover_token_endpoint(self._transport(), issuer, deadline)
 
         def discover() -> Dict[str, Any]:
-            return {"token_endpoint": discover_token_endpoint(self._transport(), issuer),
+            return {"token_endpoint": discover_token_endpoint(self._transport(), issuer, deadline),
                     "expires_in": DISCOVERY_LIFETIME, "expires_at": int(self._clock()) + DISCOVERY_LIFETIME}
 
-        return self._cache.get_or_fetch(keys, "discovery", discover, None)["token_endpoint"]
+        return self._cache.get_or_fetch(keys, "discovery", discover, None, deadline)["token_endpoint"]
 
     def _transport(self) -> "Transport":
         if self._given_transport is None:
             from ansible_collections.oauth2.client_credentials.plugins.module_utils.transport import Transport  # pylint: disable=import-outside-toplevel
 
-            self._given_transport = Transport(self.options.validate_certs, self.options.ca_path, self.options.timeout)
+            options = self.options
+            self._given_transport = Transport(options.validate_certs, options.ca_path, options.timeout, options.retries, options.max_retry_wait)
         return self._given_transport
 
     def _keys(self) -> Optional[CacheKeys]:

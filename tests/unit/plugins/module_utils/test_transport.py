@@ -136,7 +136,7 @@ def test_dns_failure():
 
 def test_timeout(provider):
     provider.answer("/slow", delay=1.5)
-    with pytest.raises(OAuth2Error, match=r"did not answer within 0.3 seconds"):
+    with pytest.raises(OAuth2Error, match=r"did not finish within 0.3 seconds, the bound for one token"):
         Transport(timeout=0.3).get(provider.base_url + "/slow", "Token endpoint")
 
 
