@@ -16,6 +16,7 @@ import random
 import re
 import socket
 import ssl
+import threading
 import time
 import warnings
 from dataclasses import dataclass
@@ -26,9 +27,10 @@ from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_o
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import REDACTED, OAuth2Error
 
 try:
+    from urllib3 import Timeout
     from urllib3.util.retry import Retry
 except ImportError:  # without requests and urllib3 no request is made: fetch_token says what to install first
-    Retry = object
+    Retry = Timeout = object
 
 # A token or discovery answer is a few kilobytes; anything far larger is not one.
 MAX_BODY_BYTES = 1024 * 1024
@@ -151,14 +153,12 @@ class Transport:
     def _send(self, method: str, url: str, what: str, deadline: Optional[float], **kwargs: Any) -> HttpResponse:
         """deadline is a time.monotonic() value shared by every request for one token; by default this request's own bound."""
         import requests  # pylint: disable=import-outside-toplevel
-        from urllib3 import Timeout  # pylint: disable=import-outside-toplevel
         from urllib3.exceptions import HTTPError, InsecureRequestWarning  # pylint: disable=import-outside-toplevel
 
         require_secure_url(url, what)
         bound = time_bound(self._timeout, self._retries, self._max_retry_wait)
         plan = _Plan(what, url, time.monotonic() + bound if deadline is None else deadline, bound, self._timeout, self._max_retry_wait, self.debug)
-        remaining = plan.remaining()
-        if remaining <= 0:
+        if plan.remaining() <= 0:
             raise plan.out_of_time()
         if self._session is None:
             self._session = requests.Session()
@@ -172,7 +172,7 @@ class Transport:
                 # Redirects are not followed: a token request re-sent elsewhere could carry the secret with it.
                 # Plain http is loopback only (require_secure_url), and must not reach a proxy in cleartext.
                 response = self._session.request(
-                    method, url, timeout=Timeout(total=min(self._timeout, remaining)), verify=self._verify, allow_redirects=False,
+                    method, url, timeout=_AttemptTimeout(plan), verify=self._verify, allow_redirects=False,
                     stream=True, proxies=NO_PROXIES if url[:5].lower() == "http:" else None, **kwargs
                 )
                 with response:
@@ -214,7 +214,8 @@ class _Plan:
             self.refused_wait = asked
             raise MaxRetryError(None, self.url, error)
         wait = asked if asked is not None else min(self.max_retry_wait, retry.get_backoff_time() + random.uniform(0, BACKOFF_JITTER))
-        if wait + self.timeout > self.remaining():
+        # Half a timeout at least must be left for the attempt after the wait, or it would only use up the bound.
+        if wait + self.timeout / 2 > self.remaining():
             raise MaxRetryError(None, self.url, error)
         cause = "HTTP %d" % response.status if response is not None else type(error).__name__
         self.log.append("%s %s: attempt %d failed (%s), retrying in %.1f s" % (self.what, self.url, self.attempts, cause, wait))
@@ -222,23 +223,23 @@ class _Plan:
         return wait
 
     def read_body(self, raw: Any) -> bytes:
-        """The body in chunks, each read allowed only what is left of the deadline: the timeout alone bounds one read,
-        so a server that drips its answer would hold the task without end. The decoded size is capped as it grows,
-        so a small compressed body cannot expand into memory."""
-        sock = getattr(getattr(raw, "_connection", None), "sock", None)
+        """The body in chunks, its socket shut at the deadline: the timeout alone bounds each read, so a server that
+        drips its answer would hold the task without end. The decoded size is capped as it grows, so a small
+        compressed body cannot expand into memory."""
+        watchdog = threading.Timer(max(0.0, self.remaining()), _shut, (getattr(getattr(raw, "_connection", None), "sock", None),))
+        watchdog.daemon = True
+        watchdog.start()
         chunks: List[bytes] = []
         size = 0
-        while size <= MAX_BODY_BYTES:
-            remaining = self.remaining()
-            if remaining <= 0:
-                raise self.out_of_time()
-            if sock is not None:
-                sock.settimeout(min(self.timeout, remaining))
-            chunk = raw.read(READ_CHUNK_BYTES, decode_content=True)
-            if not chunk:
-                return b"".join(chunks)
-            chunks.append(chunk)
-            size += len(chunk)
+        try:
+            while size <= MAX_BODY_BYTES:
+                chunk = raw.read(READ_CHUNK_BYTES, decode_content=True)
+                if not chunk:
+                    return b"".join(chunks)
+                chunks.append(chunk)
+                size += len(chunk)
+        finally:
+            watchdog.cancel()
         raise OAuth2Error("%s %s answered with more than %d bytes, which is no OAuth response: check the URL." % (self.what, self.url, MAX_BODY_BYTES))
 
     def out_of_time(self) -> OAuth2Error:
@@ -281,6 +282,26 @@ class _Plan:
 
     def _after(self) -> str:
         return " after %d attempts" % self.attempts if self.attempts > 1 else ""
+
+
+def _shut(sock: Optional[socket.socket]) -> None:
+    """Ends a read blocked on sock; the plain socket's shutdown, so a TLS socket's state is left to its reader."""
+    if sock is not None:
+        try:
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+class _AttemptTimeout(Timeout):  # type: ignore[misc,valid-type]
+    """timeout for each attempt, cut to what is left of the deadline: urllib3 clones the timeout as it starts each one."""
+
+    def __init__(self, plan: _Plan) -> None:
+        super().__init__(total=plan.timeout)
+        self.plan = plan
+
+    def clone(self) -> Any:
+        return Timeout(total=max(0.001, min(self.plan.timeout, self.plan.remaining())))
 
 
 class _Retry(Retry):  # type: ignore[misc,valid-type]

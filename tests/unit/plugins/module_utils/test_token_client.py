@@ -109,6 +109,9 @@ def test_token_url_wins_over_issuer_without_discovery(provider):
         (200, {"access_token": "x", "expires_in": float("nan")}, r"expires_in NaN, which is not a number of seconds"),
         (200, {"access_token": "x", "expires_in": [600]}, r"expires_in list, which is not a number of seconds"),
         (200, {"access_token": "x", "token_type": "DPoP"}, r"issued a DPoP token, which must be presented with a proof of possession"),
+        (200, {"access_token": signed_token(exp=float("inf"))}, r"issued a token whose exp claim is not a time within 10 years"),
+        (200, {"access_token": signed_token(exp=-1), "expires_in": 60}, r"issued a token whose exp claim is not a time"),
+        (200, {"access_token": signed_token(exp="tomorrow")}, r"issued a token whose exp claim is not a time"),
         (200, {"access_token": "x", "token_type": 7}, r"token_type that is not a string"),
     ],
 )
