@@ -173,4 +173,3 @@ def refused_url() -> str:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     return "http://127.0.0.1:%d/token" % port
-

@@ -53,7 +53,7 @@ def run_play(env: dict, home: Path) -> subprocess.Popen:
 
 
 def finish(name: str, play: subprocess.Popen, started: float, provider: Provider) -> dict:
-    output, _ = play.communicate()
+    output = play.communicate()[0]
     seconds = time.monotonic() - started
     if play.returncode != 0:
         sys.exit("soak: %s failed:\n%s" % (name, output[-4000:]))
