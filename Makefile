@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PROVIDER := tests/provider
 
-.PHONY: test sanity units integration demo bench clean
+.PHONY: test sanity units integration demo bench soak clean
 
 test: sanity units integration
 
@@ -32,6 +32,10 @@ demo: $(BIN)/.installed $(PROVIDER)/node_modules/.package-lock.json
 # Not part of make test: real plays against the local provider, token requests and wall time per approach.
 bench: $(BIN)/.installed $(PROVIDER)/node_modules/.package-lock.json
 	$(BIN)/python tests/bench/bench.py
+
+# Not part of make test (minutes): 200 hosts x 50 forks on one cached token, then again across a provider restart.
+soak: $(BIN)/.installed $(PROVIDER)/node_modules/.package-lock.json
+	$(BIN)/python tests/bench/soak.py
 
 clean:
 	rm -rf $(VENV) .build $(PROVIDER)/node_modules .pytest_cache

@@ -60,11 +60,13 @@ class ProviderError(RuntimeError):
 
 @dataclass(frozen=True)
 class TlsMaterial:
-    """PEM files for one provider run: a private CA and a server cert."""
+    """PEM files for one provider run: a private CA, a server cert, and a cert of the same CA for a host name no test uses."""
 
     ca_path: Path
     cert_path: Path
     key_path: Path
+    wrong_host_cert_path: Path
+    wrong_host_key_path: Path
     client_cert_path: Path
     client_key_path: Path
 
@@ -101,47 +103,20 @@ def _one_day_certificate(
     )
 
 
-def make_tls_material(directory: Path) -> TlsMaterial:
-    """Create a fresh CA and a 127.0.0.1/localhost server certificate.
-
-    A private CA (rather than a self-signed leaf) lets clients verify TLS
-    the normal way, by pointing them at ``ca_path``.  Both are valid for
-    one day; keys are EC P-256 and only the server key is written.
-    """
-    directory.mkdir(parents=True, exist_ok=True)
-
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name(
-        [x509.NameAttribute(NameOID.COMMON_NAME, "oauth2 test CA")]
-    )
-    ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())
-    ca_cert = (
-        _one_day_certificate(ca_name, ca_name, ca_key.public_key())
-        .add_extension(
-            x509.BasicConstraints(ca=True, path_length=0), critical=True
-        )
-        .add_extension(
-            _key_usage(key_cert_sign=True, crl_sign=True),
-            critical=True,
-        )
-        .add_extension(ca_ski, critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-
+def _write_server_certificate(
+    ca_key: ec.EllipticCurvePrivateKey, ca_name: x509.Name, ca_ski: x509.SubjectKeyIdentifier,
+    names: Sequence[x509.GeneralName], cert_path: Path, key_path: Path,
+) -> None:
+    """A TLS server certificate of the CA for the given names, and its key."""
     key = ec.generate_private_key(ec.SECP256R1())
+    first = names[0].value
     cert = (
         _one_day_certificate(
-            x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]),
+            x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, str(first))]),
             ca_name,
             key.public_key(),
         )
-        .add_extension(
-            x509.SubjectAlternativeName([
-                x509.IPAddress(ipaddress.IPv4Address("127.0.0.1")),
-                x509.DNSName("localhost"),
-            ]),
-            critical=False,
-        )
+        .add_extension(x509.SubjectAlternativeName(list(names)), critical=False)
         .add_extension(
             x509.BasicConstraints(ca=False, path_length=None), critical=True
         )
@@ -165,42 +140,79 @@ def make_tls_material(directory: Path) -> TlsMaterial:
         )
         .sign(ca_key, hashes.SHA256())
     )
-
-    client_key = ec.generate_private_key(ec.SECP256R1())
-    client_cert = (
-        _one_day_certificate(
-            x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, MTLS_CLIENT_NAME)]),
-            ca_name,
-            client_key.public_key(),
-        )
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(_key_usage(digital_signature=True), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-
-    material = TlsMaterial(
-        ca_path=directory / "ca.pem",
-        cert_path=directory / "server.pem",
-        key_path=directory / "server-key.pem",
-        client_cert_path=directory / "client.pem",
-        client_key_path=directory / "client-key.pem",
-    )
-    material.client_cert_path.write_bytes(client_cert.public_bytes(serialization.Encoding.PEM))
-    _write_private(material.client_key_path, client_key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
     pem = serialization.Encoding.PEM
-    material.ca_path.write_bytes(ca_cert.public_bytes(pem))
-    material.cert_path.write_bytes(cert.public_bytes(pem))
+    cert_path.write_bytes(cert.public_bytes(pem))
     _write_private(
-        material.key_path,
+        key_path,
         key.private_bytes(
             pem,
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         ),
     )
+
+
+def make_tls_material(directory: Path) -> TlsMaterial:
+    """Create a fresh CA, a 127.0.0.1/localhost server certificate, and one for wrong.example.
+
+    A private CA (rather than a self-signed leaf) lets clients verify TLS
+    the normal way, by pointing them at ``ca_path``.  All are valid for
+    one day; keys are EC P-256 and only the server keys are written.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name(
+        [x509.NameAttribute(NameOID.COMMON_NAME, "oauth2 test CA")]
+    )
+    ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())
+    ca_cert = (
+        _one_day_certificate(ca_name, ca_name, ca_key.public_key())
+        .add_extension(
+            x509.BasicConstraints(ca=True, path_length=0), critical=True
+        )
+        .add_extension(
+            _key_usage(key_cert_sign=True, crl_sign=True),
+            critical=True,
+        )
+        .add_extension(ca_ski, critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    material = TlsMaterial(
+        ca_path=directory / "ca.pem",
+        cert_path=directory / "server.pem",
+        key_path=directory / "server-key.pem",
+        wrong_host_cert_path=directory / "wrong-host.pem",
+        wrong_host_key_path=directory / "wrong-host-key.pem",
+        client_cert_path=directory / "client.pem",
+        client_key_path=directory / "client-key.pem",
+    )
+    material.ca_path.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+    _write_server_certificate(
+        ca_key, ca_name, ca_ski,
+        [x509.IPAddress(ipaddress.IPv4Address("127.0.0.1")), x509.DNSName("localhost")],
+        material.cert_path, material.key_path,
+    )
+    _write_server_certificate(
+        ca_key, ca_name, ca_ski, [x509.DNSName("wrong.example")],
+        material.wrong_host_cert_path, material.wrong_host_key_path,
+    )
+    _write_client_certificate(ca_key, ca_name, material.client_cert_path, material.client_key_path)
     return material
+
+
+def _write_client_certificate(ca_key: ec.EllipticCurvePrivateKey, ca_name: x509.Name, cert_path: Path, key_path: Path) -> None:
+    """The mutual-TLS test client's certificate of the CA (client authentication only), and its key."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        _one_day_certificate(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, MTLS_CLIENT_NAME)]), ca_name, key.public_key())
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(_key_usage(digital_signature=True), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    _write_private(key_path, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
 
 
 def make_client_keys(directory: Path) -> dict[str, Path]:

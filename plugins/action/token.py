@@ -11,6 +11,7 @@ from ansible import constants as C
 from ansible.errors import AnsibleActionFail, AnsibleError
 from ansible.plugins.action import ActionBase
 from ansible.plugins.loader import lookup_loader
+from ansible.utils.display import Display
 
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import DEFAULT_FACT_NAME, ClientOptions
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
@@ -25,6 +26,8 @@ MODULE = "oauth2.client_credentials.token"
 MODULE_ONLY_ARGS = ("fact_name",)
 # Read on the controller, their content is in the other options now: the files themselves never travel to the target.
 CONTROLLER_ONLY = ("credentials_file", "private_key_path")
+
+display = Display()
 
 
 class ActionModule(ActionBase):
@@ -48,6 +51,9 @@ class ActionModule(ActionBase):
         # Its values are in the options now; the credentials file itself never travels to the target.
         module_args = {name: value for name, value in options.values.items() if value is not None and name not in CONTROLLER_ONLY}
         result.update(self._execute_module(module_name=MODULE, module_args=dict(module_args, **passthrough), task_vars=task_vars))
+        # The module's retry lines, shown at -vvv like the lookup's; a warning each would be noise on a good night.
+        for line in result.pop("oauth2_debug", None) or ():
+            display.vvv(line, host=self._task.delegate_to or task_vars.get("inventory_hostname"))
         warnings = list(options.warnings)
         if result.get("failed") and result.get("oauth2_error"):
             result["msg"] = options.explain(result.get("msg", ""), result["oauth2_error"])

@@ -131,9 +131,28 @@ options:
     type: str
   timeout:
     description:
-      - Seconds to wait for the provider to connect and to answer each request.
+      - Seconds one attempt of a request may take to connect and get the provider's answer; above 0, at most 600.
+      - "Each token is obtained or fails within one time bound, (O(retries) + 1) x O(timeout) + O(retries) x O(max_retry_wait)
+        seconds (130 by default): discovery, the token request, their retries and waits, reading the answer and the wait
+        for another process's request through the token cache all share it."
     type: float
     default: 10
+  retries:
+    description:
+      - How many times a request is repeated after a connection error, a timeout, or HTTP 429, 500, 502, 503 or 504;
+        from 0 to 10. Any other answer, such as a refused client, fails at once.
+      - Waits between attempts grow exponentially with random jitter; a C(Retry-After) header (seconds or an HTTP date)
+        is honoured.
+      - Each retry is shown at C(-vvv) (attempt, cause, wait).
+      - A retry is only made when it can finish within the time bound described under O(timeout).
+    type: int
+    default: 3
+  max_retry_wait:
+    description:
+      - The longest wait in seconds before a retry, from 0 to 600.
+      - When the provider's C(Retry-After) asks for longer, the request fails at once with an error that says so.
+    type: float
+    default: 30
   credentials_file:
     description:
       - A YAML or JSON file with C(client_id) and C(client_secret), and optionally any other option of this plugin,
@@ -166,7 +185,7 @@ options:
     type: str
   refresh_margin:
     description:
-      - Seconds before expiry at which a cached token is no longer handed out and a new one is requested.
+      - Seconds before expiry at which a cached token is no longer handed out and a new one is requested; at most a year.
       - Defaults to 10% of the token's lifetime, at most 60 seconds (a 600 s token is reused for 9 minutes).
     type: float
   validate_token:
@@ -202,7 +221,7 @@ options:
     default: [RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA]
   leeway:
     description:
-      - Seconds of clock difference allowed when O(validate_token) checks the C(exp), C(nbf) and C(iat) claims.
+      - Seconds of clock difference allowed when O(validate_token) checks the C(exp), C(nbf) and C(iat) claims, at most 3600.
     type: float
     default: 30
   expected_issuer:
@@ -365,6 +384,22 @@ options:
         key: timeout
     vars:
       - name: oauth2_timeout
+  retries:
+    env:
+      - name: ANSIBLE_OAUTH2_RETRIES
+    ini:
+      - section: oauth2_client_credentials
+        key: retries
+    vars:
+      - name: oauth2_retries
+  max_retry_wait:
+    env:
+      - name: ANSIBLE_OAUTH2_MAX_RETRY_WAIT
+    ini:
+      - section: oauth2_client_credentials
+        key: max_retry_wait
+    vars:
+      - name: oauth2_max_retry_wait
   credentials_file:
     env:
       - name: ANSIBLE_OAUTH2_CREDENTIALS_FILE

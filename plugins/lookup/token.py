@@ -157,9 +157,15 @@ class LookupModule(LookupBase):
             self._display.warning(warning)
         try:
             client = TokenClient(ClientOptions.from_mapping(options.values))
+        except OAuth2Error as exc:
+            raise AnsibleLookupError(str(exc)) from None
+        try:
             result = client.get_token()
         except OAuth2Error as exc:
             raise AnsibleLookupError(options.explain(str(exc), exc.error_code)) from None
+        finally:
+            for line in client.debug:
+                self._display.vvv(line)
         for warning in client.warnings:
             self._display.warning(warning)
         output = options.values["output"]

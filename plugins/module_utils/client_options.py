@@ -9,6 +9,7 @@ plain mapping, so validation and defaults live in one place.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import astuple, dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Tuple
@@ -53,6 +54,8 @@ CLIENT_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
     "validate_certs": {"type": "bool", "default": True},
     "ca_path": {"type": "str"},
     "timeout": {"type": "float", "default": 10.0},
+    "retries": {"type": "int", "default": 3},
+    "max_retry_wait": {"type": "float", "default": 30.0},
     "credentials_file": {"type": "str"},
     "cache": {"type": "bool", "default": True},
     "cache_dir": {"type": "str"},
@@ -67,6 +70,9 @@ CLIENT_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
 
 OPTION_NAMES = tuple(CLIENT_ARGUMENT_SPEC)
 SECRET_METHODS = ("client_secret_basic", "client_secret_post", "client_secret_jwt")
+# Accepted ranges of the numeric options: beyond them a value is a typo, and nan or inf would make waits endless.
+NUMBER_RANGES = {"timeout": (0, 600), "retries": (0, 10), "max_retry_wait": (0, 600), "refresh_margin": (0, 365 * 86400), "leeway": (0, 3600)}
+WHOLE_NUMBERS = ("retries",)
 # The token module's fact, unless fact_name says otherwise; the action plugin warns when a fact cache would keep it.
 DEFAULT_FACT_NAME = "oauth2_token"
 
@@ -94,6 +100,8 @@ class ClientOptions:
     validate_certs: bool = True
     ca_path: Optional[str] = None
     timeout: float = 10.0
+    retries: int = 3
+    max_retry_wait: float = 30.0
     cache: bool = True
     cache_dir: Optional[str] = None
     refresh_margin: Optional[float] = None
@@ -152,12 +160,19 @@ class ClientOptions:
             extra_params=_extra_params(options.get("extra_params")),
             validate_certs=_boolean(options.get("validate_certs"), "validate_certs"),
             ca_path=ca_path,
-            timeout=10.0 if options.get("timeout") is None else _seconds(options["timeout"], "timeout", allow_zero=False),
+            timeout=_number(options, "timeout", 10.0, allow_low=False),
+            retries=int(_number(options, "retries", 3, allow_low=True)),
+            max_retry_wait=_number(options, "max_retry_wait", 30.0, allow_low=True),
             cache=_boolean(options.get("cache"), "cache"),
             cache_dir=_optional_path(options, "cache_dir"),
-            refresh_margin=None if options.get("refresh_margin") is None else _seconds(options["refresh_margin"], "refresh_margin", allow_zero=True),
+            refresh_margin=None if options.get("refresh_margin") is None else _number(options, "refresh_margin", None, allow_low=True),
             validation=_expectations(options, issuer),
         )
+
+    @property
+    def time_bound(self) -> float:
+        """Seconds within which one token is obtained or refused: the documented promise that no task hangs."""
+        return time_bound(self.timeout, self.retries, self.max_retry_wait)
 
     def whitespace_warnings(self) -> List[str]:
         """Surrounding whitespace in a credential is more often a paste slip than meant, so it is pointed out, never removed."""
@@ -192,7 +207,7 @@ def _expectations(options: Mapping[str, Any], issuer: Optional[str]) -> Optional
         issuer=expected_issuer,
         audience=_optional_text(options, "expected_audience") or _optional_text(options, "audience") or (resource[0] if len(resource) == 1 else None),
         algorithms=DEFAULT_ALGORITHMS if algorithms is None else allowed_algorithms(_strings(algorithms, "validation_algorithms")),
-        leeway=30.0 if options.get("leeway") is None else _seconds(options["leeway"], "leeway", allow_zero=True),
+        leeway=_number(options, "leeway", 30.0, allow_low=True),
         jwks_url=jwks_url,
     )
 
@@ -290,11 +305,26 @@ def _boolean(value: Any, name: str) -> bool:
     raise OAuth2Error("%s must be true or false, not %r." % (name, value))
 
 
-def _seconds(value: Any, name: str, allow_zero: bool) -> float:
+def time_bound(timeout: float, retries: int, max_retry_wait: float) -> float:
+    """(retries + 1) attempts of at most timeout each, and a wait of at most max_retry_wait before each retry;
+    discovery, the token request and the cache lock wait all share it."""
+    return (retries + 1) * timeout + retries * max_retry_wait
+
+
+def _number(options: Mapping[str, Any], name: str, default: Any, allow_low: bool) -> Any:
+    """A finite number within NUMBER_RANGES[name]; retries must be a whole number."""
+    value = options.get(name)
+    if value is None:
+        return default
+    low, high = NUMBER_RANGES[name]
+    whole = name in WHOLE_NUMBERS
     try:
-        seconds = float(value)
+        number = float(value) if not isinstance(value, bool) else math.nan
     except (TypeError, ValueError):
-        seconds = -1.0
-    if seconds < 0 or (seconds == 0 and not allow_zero):
-        raise OAuth2Error("%s must be a number of seconds%s, not %r." % (name, ", zero or more" if allow_zero else " above zero", value))
-    return seconds
+        number = math.nan
+    # nan fails every comparison and inf is beyond every range, so neither gets through.
+    in_range = low <= number <= high if allow_low else low < number <= high
+    if not in_range or whole and not number.is_integer():
+        raise OAuth2Error("%s must be %s %s, not %r." % (
+            name, "a whole number" if whole else "a number of seconds", ("from %d to %d" if allow_low else "above %d and at most %d") % (low, high), value))
+    return int(number) if whole else number

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error, shown
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_response import parse_json_object
@@ -21,14 +21,14 @@ def discovery_url(issuer: str) -> str:
     return require_secure_url(issuer, "issuer").rstrip("/") + WELL_KNOWN_PATH
 
 
-def discover(transport: Transport, issuer: str) -> Dict[str, Any]:
+def discover(transport: Transport, issuer: str, deadline: Optional[float] = None) -> Dict[str, Any]:
     """What the client uses of the issuer's discovery document, held to OpenID Connect Discovery 1.0 section 4.3.
 
     A document that names another issuer may be an attacker's (a mix-up attack) and is refused; the URLs it
     publishes are held to the same https rule as configured ones.
     """
     url = discovery_url(issuer)
-    document = get_json_object(transport, url, "OpenID discovery document",
+    document = get_json_object(transport, url, deadline, "OpenID discovery document",
                                "check issuer (the exact issuer URL, e.g. https://<subdomain>.onelogin.com/oidc/2) or set token_url")
     if document.get("issuer") != issuer:
         raise OAuth2Error(
@@ -49,17 +49,18 @@ def discover(transport: Transport, issuer: str) -> Dict[str, Any]:
     }
 
 
-def fetch_jwks(transport: Transport, url: str) -> Dict[str, Any]:
+def fetch_jwks(transport: Transport, url: str, deadline: Optional[float] = None) -> Dict[str, Any]:
     """The JSON Web Key Set at url (RFC 7517 section 5); only its key objects are kept."""
-    document = get_json_object(transport, url, "JWKS", "check jwks_url, or the jwks_uri of the issuer's discovery document")
+    document = get_json_object(transport, url, deadline, "JWKS", "check jwks_url, or the jwks_uri of the issuer's discovery document")
     keys = document.get("keys")
     if not isinstance(keys, list):
         raise OAuth2Error("JWKS %s has no keys list: check jwks_url, or the jwks_uri of the issuer's discovery document." % url)
     return {"keys": [key for key in keys if isinstance(key, dict)]}
 
 
-def get_json_object(transport: Transport, url: str, what: str, fix: str) -> Dict[str, Any]:
-    response = transport.get(url, what)
+def get_json_object(transport: Transport, url: str, deadline: Optional[float], what: str, fix: str) -> Dict[str, Any]:
+    """deadline is the time.monotonic() value by which the whole token must be obtained (see Transport)."""
+    response = transport.get(url, what, deadline)
     if response.status != 200:
         raise OAuth2Error("%s %s answered HTTP %d: %s." % (what, url, response.status, fix))
     return parse_json_object(response, what)

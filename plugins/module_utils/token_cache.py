@@ -78,11 +78,10 @@ class CacheKeys:
 class TokenCache:
     """A directory of encrypted entries shared by every process of the user."""
 
-    def __init__(self, directory: Optional[str] = None, clock: Callable[[], float] = time.time, lock_timeout: float = 30.0) -> None:
+    def __init__(self, directory: Optional[str] = None, clock: Callable[[], float] = time.time) -> None:
         self.directory = os.path.expanduser(directory or DEFAULT_CACHE_DIR)
         self.warnings: List[str] = []
         self._clock = clock
-        self._lock_timeout = lock_timeout
         self._prepared = False
         self._user_key: Optional[bytes] = None
 
@@ -94,13 +93,18 @@ class TokenCache:
                 self._user_key = self._read_user_key()
         return None if self._user_key is None else CacheKeys(secret, identity, self._user_key)
 
-    def get_or_fetch(self, keys: CacheKeys, purpose: str, fetch: Callable[[], Dict[str, Any]], margin: Optional[float]) -> Dict[str, Any]:
-        """A cached value with more than its refresh margin left, or fetch() once for all waiting processes."""
+    def get_or_fetch(
+        self, keys: CacheKeys, purpose: str, fetch: Callable[[], Dict[str, Any]], margin: Optional[float], deadline: float
+    ) -> Dict[str, Any]:
+        """A cached value with more than its refresh margin left, or fetch() once for all waiting processes.
+
+        The lock is waited for until deadline (a time.monotonic() value), the one the fetch itself must meet.
+        """
         path = os.path.join(self.directory, keys.name(purpose))
         cached = self._read(path, keys, margin)
         if cached is not None:
             return cached
-        with _FileLock(path + LOCK_SUFFIX, self._lock_timeout) as lock:
+        with _FileLock(path + LOCK_SUFFIX, deadline) as lock:
             if lock.problem:
                 self._warn(lock.problem)
             cached = self._read(path, keys, margin)
@@ -195,7 +199,7 @@ class TokenCache:
             return
         # Only an unheld lock: its holder may be renewing this very entry. Takers that opened it before the
         # unlink notice that the path no longer names what they locked, and lock anew.
-        with _FileLock(path + LOCK_SUFFIX, 0) as lock:
+        with _FileLock(path + LOCK_SUFFIX, time.monotonic()) as lock:
             if lock.problem is None and _expired(path, now):
                 _remove(path)
                 _remove(path + LOCK_SUFFIX)
@@ -310,29 +314,29 @@ class _FileLock:
     the path still names the file it locked, and otherwise locks the file now there.
     """
 
-    def __init__(self, path: str, timeout: float) -> None:
-        self._path, self._timeout = path, timeout
+    def __init__(self, path: str, deadline: float) -> None:
+        self._path, self._deadline = path, deadline
         self._descriptor: Optional[int] = None
         self.problem: Optional[str] = None
 
     def __enter__(self) -> "_FileLock":
-        deadline = time.monotonic() + self._timeout
+        late = "the token cache lock %s was not granted before this token's deadline" % self._path
         while True:
             try:
                 descriptor = _open_own(self._path, os.O_RDWR | os.O_CREAT)
             except OSError as exc:
                 self.problem = "the token cache lock %s cannot be opened (%s)" % (self._path, exc.strerror)
                 return self
-            if not _flock(descriptor, deadline):
+            if not _flock(descriptor, self._deadline):
                 os.close(descriptor)
-                self.problem = "the token cache lock %s was not granted within %g seconds" % (self._path, self._timeout)
+                self.problem = late
                 return self
             if _names(self._path, descriptor):
                 self._descriptor = descriptor
                 return self
             os.close(descriptor)
-            if time.monotonic() > deadline:
-                self.problem = "the token cache lock %s was not granted within %g seconds" % (self._path, self._timeout)
+            if time.monotonic() > self._deadline:
+                self.problem = late
                 return self
 
     def __exit__(self, *exc_info: Any) -> None:

@@ -52,7 +52,7 @@ class TokenClient:
         self.options = options
         self._auth: ClientAuth = client_auth_for(options)
         self._given_transport = transport
-        self._cache = cache or (TokenCache(options.cache_dir, clock, lock_timeout=2 * options.timeout + 5) if options.cache else None)
+        self._cache = cache or (TokenCache(options.cache_dir, clock) if options.cache else None)
         self._clock = clock
         self._warnings: List[str] = []
         self._documents: Dict[str, Dict[str, Any]] = {}
@@ -62,43 +62,58 @@ class TokenClient:
         """Problems that did not stop the token from being obtained, for the front end to show."""
         return self.options.whitespace_warnings() + self._warnings + (self._cache.warnings if self._cache else [])
 
+    @property
+    def debug(self) -> List[str]:
+        """What happened on the way, such as each retry, for the front end to show at -vvv; never a secret."""
+        return self._given_transport.debug if self._given_transport is not None else []
+
     def get_token(self) -> Dict[str, Any]:
-        """A token with more than its refresh margin left: from the cache if there is one, else a new one."""
+        """A token with more than its refresh margin left: from the cache if there is one, else a new one.
+
+        One deadline, options.time_bound from now, covers the wait for the cache lock, discovery, the token
+        request, the JWKS, and their retries: a waiter gives up with the process it waits for, never a whole bound later.
+        """
+        deadline = time.monotonic() + self.options.time_bound
         keys = self._keys()
         if self._cache is None or keys is None:
-            return self.fetch_token()
-        return self._cache.get_or_fetch(keys, "token", self.fetch_token, self.options.refresh_margin)
+            return self.fetch_token(deadline)
+        return self._cache.get_or_fetch(keys, "token", lambda: self.fetch_token(deadline), self.options.refresh_margin, deadline)
 
-    def fetch_token(self) -> Dict[str, Any]:
-        """Ask the provider for a new token; any failure surfaces as OAuth2Error with secrets blanked out."""
+    def fetch_token(self, deadline: Optional[float] = None) -> Dict[str, Any]:
+        """Ask the provider for a new token; any failure surfaces as OAuth2Error with secrets blanked out.
+
+        deadline is a time.monotonic() value; by default options.time_bound from now.
+        """
         from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_response import token_result  # pylint: disable=import-outside-toplevel
 
         missing = missing_libraries()
         if missing:
             raise OAuth2Error("Requesting a token needs the Python packages %s where this runs: pip install %s"
                               % (", ".join(missing), " ".join(missing)))
+        if deadline is None:
+            deadline = time.monotonic() + self.options.time_bound
         try:
-            endpoint = self.token_endpoint()
+            endpoint = self.token_endpoint(deadline)
             form, headers = self.token_request(endpoint)
             # Lifetimes count from before the request: the provider's clock started no earlier.
             sent_at = self._clock()
-            response = self._transport().post_form(endpoint, "Token endpoint", form, headers)
+            response = self._transport().post_form(endpoint, "Token endpoint", form, headers, deadline)
             result = token_result(response, sent_at, self._auth.sensitive_values())
             if self.options.validation:
                 # Verified before get_token can cache it: only a verified token is stored under these expectations.
-                result.update(claims=self._verified_claims(result["access_token"], self.options.validation), claims_verified=True)
+                result.update(claims=self._verified_claims(result["access_token"], self.options.validation, deadline), claims_verified=True)
             return result
         except OAuth2Error as exc:
             raise OAuth2Error(redact(str(exc), self._auth.sensitive_values()), exc.error_code) from None
 
-    def token_endpoint(self) -> str:
+    def token_endpoint(self, deadline: float) -> str:
         from ansible_collections.oauth2.client_credentials.plugins.module_utils.transport import (  # pylint: disable=import-outside-toplevel
             require_secure_url,
         )
 
         if self.options.token_url:
             return require_secure_url(self.options.token_url, "token_url")
-        discovered = self._discovery()
+        discovered = self._discovery(deadline)
         supported = discovered["token_endpoint_auth_methods_supported"]
         if supported is not None and self.options.auth_method not in supported:
             self._warnings.append(
@@ -106,13 +121,13 @@ class TokenClient:
                 "(%s); the request is sent anyway." % (self.options.auth_method, ", ".join(supported) or "none"))
         return discovered["token_endpoint"]
 
-    def _discovery(self) -> Dict[str, Any]:
+    def _discovery(self, deadline: float) -> Dict[str, Any]:
         from ansible_collections.oauth2.client_credentials.plugins.module_utils.discovery import discover  # pylint: disable=import-outside-toplevel
 
         # Named anew when the issuer check arrived, so no document cached without it is used.
-        return self._published("openid-configuration", lambda: discover(self._transport(), self.options.issuer or ""))
+        return self._published("openid-configuration", lambda: discover(self._transport(), self.options.issuer or "", deadline), deadline)
 
-    def _verified_claims(self, access_token: str, expected: TokenExpectations) -> Dict[str, Any]:
+    def _verified_claims(self, access_token: str, expected: TokenExpectations, deadline: float) -> Dict[str, Any]:
         from ansible_collections.oauth2.client_credentials.plugins.module_utils.discovery import fetch_jwks  # pylint: disable=import-outside-toplevel
         from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_validation import (  # pylint: disable=import-outside-toplevel
             verify_token,
@@ -124,17 +139,18 @@ class TokenClient:
         if expected.jwks_url:
             url = require_secure_url(expected.jwks_url, "jwks_url")
         else:
-            url = self._discovery()["jwks_uri"] or ""
+            url = self._discovery(deadline)["jwks_uri"] or ""
             if not url:
                 raise OAuth2Error("The OpenID discovery document of issuer %s names no jwks_uri: set jwks_url to verify tokens."
                                   % self.options.issuer)
 
         def jwks(recent: bool) -> Dict[str, Any]:
-            return self._published("jwks " + url, lambda: fetch_jwks(self._transport(), url), JWKS_REFETCH_INTERVAL if recent else None)
+            return self._published("jwks " + url, lambda: fetch_jwks(self._transport(), url, deadline), deadline,
+                                   JWKS_REFETCH_INTERVAL if recent else None)
 
         return verify_token(access_token, expected, jwks, url)
 
-    def _published(self, purpose: str, fetch: Callable[[], Dict[str, Any]], max_age: Optional[int] = None) -> Dict[str, Any]:
+    def _published(self, purpose: str, fetch: Callable[[], Dict[str, Any]], deadline: float, max_age: Optional[int] = None) -> Dict[str, Any]:
         """A document the provider publishes (discovery, JWKS), cached for an hour; max_age asks for one fetched at most
         that many seconds ago, so every process of the user together fetches it at most once in that time."""
         keys = self._keys()
@@ -149,14 +165,15 @@ class TokenClient:
 
         # The cache hands out an entry only while more than the margin of its lifetime is left: here, while it is young enough.
         margin = None if max_age is None else DISCOVERY_LIFETIME - max_age
-        return self._cache.get_or_fetch(keys, purpose, entry, margin)["document"]
+        return self._cache.get_or_fetch(keys, purpose, entry, margin, deadline)["document"]
 
     def _transport(self) -> "Transport":
         if self._given_transport is None:
             from ansible_collections.oauth2.client_credentials.plugins.module_utils.transport import Transport  # pylint: disable=import-outside-toplevel
 
-            client_cert = (self.options.client_cert, self.options.client_key) if self.options.client_cert else None
-            self._given_transport = Transport(self.options.validate_certs, self.options.ca_path, self.options.timeout, client_cert)
+            options = self.options
+            self._given_transport = Transport(options.validate_certs, options.ca_path, options.timeout, options.retries, options.max_retry_wait,
+                                              (options.client_cert, options.client_key) if options.client_cert else None)
         return self._given_transport
 
     def _keys(self) -> Optional[CacheKeys]:

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, Dict, Optional, Sequence
 
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error, redact
@@ -22,6 +23,10 @@ ERROR_HINTS = {
 }
 
 MAX_DESCRIPTION_CHARS = 300
+# Ten years: a longer lifetime is no real token's, and an expiry beyond it would not fit the cache's header.
+MAX_LIFETIME = 10 * 365 * 86400
+# Token types that need a proof with every API call, which a header alone cannot give.
+PROOF_OF_POSSESSION_TYPES = ("dpop", "mac", "pop")
 
 
 def parse_json_object(response: HttpResponse, what: str) -> Dict[str, Any]:
@@ -59,16 +64,22 @@ def token_result(response: HttpResponse, now: float, sensitive_values: Sequence[
     token_type = document.get("token_type") or "Bearer"
     if not isinstance(token_type, str):
         raise OAuth2Error("Token endpoint %s answered with a token_type that is not a string." % response.url)
+    if token_type.lower() in PROOF_OF_POSSESSION_TYPES:
+        raise OAuth2Error(
+            "Token endpoint %s issued a %s token, which must be presented with a proof of possession that this collection "
+            "cannot make: configure the client at the provider for Bearer tokens." % (response.url, _one_line(token_type, sensitive_values))
+        )
     if token_type.lower() == "bearer":
         token_type = "Bearer"
     claims = unverified_claims(access_token)
-    expires_in = _expires_in(document.get("expires_in"), claims, now, response.url)
+    exp = _epoch_seconds(claims.get("exp"), now, response.url)
+    expires_in = _expires_in(document.get("expires_in"), exp, now, response.url)
     scope = document.get("scope")
     return {
         "access_token": access_token,
         "token_type": token_type,
         "expires_in": expires_in,
-        "expires_at": _expires_at(expires_in, claims, now),
+        "expires_at": _expires_at(expires_in, exp, now),
         "scope": scope if isinstance(scope, str) else None,
         "authorization": "%s %s" % (token_type, access_token),
         "claims": claims,
@@ -98,31 +109,51 @@ def jwt_payload(value: str) -> Dict[str, Any]:
     return claims
 
 
-def _expires_in(value: Any, claims: Dict[str, Any], now: float, url: str) -> Optional[int]:
-    """Seconds of life left; when the provider leaves expires_in out, the token's own exp claim tells."""
-    if value is None:
-        exp = claims.get("exp")
-        if isinstance(exp, (int, float)) and not isinstance(exp, bool):
-            return max(0, int(exp - now))
+def _epoch_seconds(exp: Any, now: float, url: str) -> Optional[int]:
+    """The token's exp claim, when it has one, as whole epoch seconds; nonsense there would keep a token cached forever."""
+    if exp is None:
         return None
-    try:
+    if isinstance(exp, bool) or not isinstance(exp, (int, float)) or not 0 <= exp <= now + MAX_LIFETIME:
+        raise OAuth2Error(
+            "Token endpoint %s issued a token whose exp claim is not a time within %d years: report it to the provider."
+            % (url, MAX_LIFETIME // (365 * 86400))
+        )
+    return int(exp)
+
+
+def _expires_in(value: Any, exp: Optional[int], now: float, url: str) -> Optional[int]:
+    """Seconds of life left; when the provider leaves expires_in out, the token's own exp claim tells.
+
+    A number, or a string of digits (as some providers send), from 0 to MAX_LIFETIME: inf, nan, 1e300 and
+    negative values would break the expiry arithmetic of the cache and of the playbooks that read it.
+    """
+    if value is None:
+        return None if exp is None else max(0, int(exp - now))
+    seconds = value
+    if isinstance(value, str) and value.strip().isdigit():
         seconds = int(value)
-    except (TypeError, ValueError):
-        seconds = -1
-    if isinstance(value, bool) or seconds < 0:
-        raise OAuth2Error("Token endpoint %s answered with expires_in %r, which is not a number of seconds." % (url, value))
-    return seconds
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds <= MAX_LIFETIME:
+        raise OAuth2Error(
+            "Token endpoint %s answered with expires_in %s, which is not a number of seconds from 0 to %d: report it to the provider."
+            % (url, _shown(value), MAX_LIFETIME)
+        )
+    return int(seconds)
 
 
-def _expires_at(expires_in: Optional[int], claims: Dict[str, Any], now: float) -> Optional[int]:
+def _shown(value: Any) -> str:
+    """A provider's value in a message: short, one line, and JSON-like (nan and inf as the provider wrote them)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    text = json.dumps(value) if isinstance(value, (str, int, float)) else type(value).__name__
+    return text if len(text) <= 40 else text[:40] + "..."
+
+
+def _expires_at(expires_in: Optional[int], exp: Optional[int], now: float) -> Optional[int]:
     """The earlier of what expires_in and the exp claim say, so a cached token is never trusted past either."""
     if expires_in is None:
         return None
     expires_at = int(now) + expires_in
-    exp = claims.get("exp")
-    if isinstance(exp, int) and not isinstance(exp, bool) and exp < expires_at:
-        return exp
-    return expires_at
+    return exp if exp is not None and exp < expires_at else expires_at
 
 
 def _refusal(response: HttpResponse, document: Dict[str, Any], sensitive_values: Sequence[str]) -> str:

@@ -1,26 +1,44 @@
 # -*- coding: utf-8 -*-
 # Copyright: oauth2.client_credentials contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""HTTPS to the provider: TLS settings, timeouts, and one readable line for every way a request can fail.
+"""HTTPS to the provider: TLS settings, retries, one deadline, and one readable line for every way a request can fail.
 
-requests is imported on first use, so a front end that answers from cache never pays for it.
+Retries are urllib3's Retry, mounted in requests' HTTPAdapter; _Retry adds only what it lacks: a cap on
+Retry-After, jitter, the deadline, and a log line per retry. requests is imported on first use, so a front
+end that answers from cache never pays for it.
 """
 
 from __future__ import annotations
 
+import http.client
 import ipaddress
+import random
 import re
 import socket
 import ssl
+import threading
+import time
 import warnings
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import urlsplit
 
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import time_bound
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import REDACTED, OAuth2Error
+
+try:
+    from urllib3 import Timeout
+    from urllib3.util.retry import Retry
+except ImportError:  # without requests and urllib3 no request is made: fetch_token says what to install first
+    Retry = Timeout = object
 
 # A token or discovery answer is a few kilobytes; anything far larger is not one.
 MAX_BODY_BYTES = 1024 * 1024
+READ_CHUNK_BYTES = 8192
+# Only answers that say "not now" are retried; any other 4xx (a wrong secret) fails at once.
+RETRY_STATUSES = frozenset((429, 500, 502, 503, 504))
+BACKOFF_FACTOR = 0.5
+BACKOFF_JITTER = 0.5
 # requests drops proxies set to None, also those it would take from HTTP_PROXY / ALL_PROXY.
 NO_PROXIES = {"http": None, "all": None}
 # Whatever stands between // and the last @ of the authority: what both parsers take for userinfo.
@@ -112,29 +130,44 @@ def _no_netrc(request: Any) -> Any:
 class Transport:
     """One HTTP session to the provider, shared by discovery and the token request."""
 
-    def __init__(self, validate_certs: bool = True, ca_path: Optional[str] = None, timeout: float = 10.0,
-                 client_cert: Optional[Tuple[str, str]] = None) -> None:
+    def __init__(
+        self, validate_certs: bool = True, ca_path: Optional[str] = None, timeout: float = 10.0, retries: int = 0, max_retry_wait: float = 30.0,
+        client_cert: Optional[Tuple[str, str]] = None,
+    ) -> None:
         # verify is passed with every request: REQUESTS_CA_BUNDLE would override it on the session.
         self._verify: Any = (ca_path or True) if validate_certs else False
         # The client's certificate and key files, presented on every connection (mutual TLS, RFC 8705).
         self._client_cert = client_cert
         self._timeout = timeout
+        self._retries = retries
+        self._max_retry_wait = max_retry_wait
         self._session: Any = None
+        # One line per retry (attempt, cause, wait; never a header or body), for the front end to show at -vvv.
+        self.debug: List[str] = []
 
-    def get(self, url: str, what: str) -> HttpResponse:
-        return self._send("GET", url, what, headers={"Accept": "application/json"})
+    def get(self, url: str, what: str, deadline: Optional[float] = None) -> HttpResponse:
+        return self._send("GET", url, what, deadline, headers={"Accept": "application/json"})
 
-    def post_form(self, url: str, what: str, form: List[Tuple[str, str]], headers: Dict[str, str]) -> HttpResponse:
-        return self._send("POST", url, what, data=form, headers=dict(headers, Accept="application/json"))
+    def post_form(
+        self, url: str, what: str, form: List[Tuple[str, str]], headers: Dict[str, str], deadline: Optional[float] = None
+    ) -> HttpResponse:
+        return self._send("POST", url, what, deadline, data=form, headers=dict(headers, Accept="application/json"))
 
-    def _send(self, method: str, url: str, what: str, **kwargs: Any) -> HttpResponse:
+    def _send(self, method: str, url: str, what: str, deadline: Optional[float], **kwargs: Any) -> HttpResponse:
+        """deadline is a time.monotonic() value shared by every request for one token; by default this request's own bound."""
         import requests  # pylint: disable=import-outside-toplevel
-        from urllib3.exceptions import InsecureRequestWarning  # pylint: disable=import-outside-toplevel
+        from urllib3.exceptions import HTTPError, InsecureRequestWarning  # pylint: disable=import-outside-toplevel
 
         require_secure_url(url, what)
+        bound = time_bound(self._timeout, self._retries, self._max_retry_wait)
+        plan = _Plan(what, url, time.monotonic() + bound if deadline is None else deadline, bound, self._timeout, self._max_retry_wait, self.debug)
+        if plan.remaining() <= 0:
+            raise plan.out_of_time()
         if self._session is None:
             self._session = requests.Session()
             self._session.auth = _no_netrc
+        # Single-threaded: each request mounts its own plan on the adapter that will send it.
+        self._session.get_adapter(url).max_retries = _retry(self._retries, plan)
         try:
             with warnings.catch_warnings():
                 # validate_certs: false was asked for explicitly; urllib3's per-request warning adds nothing.
@@ -142,32 +175,170 @@ class Transport:
                 # Redirects are not followed: a token request re-sent elsewhere could carry the secret with it.
                 # Plain http is loopback only (require_secure_url), and must not reach a proxy in cleartext.
                 response = self._session.request(
-                    method, url, timeout=self._timeout, verify=self._verify, cert=self._client_cert, allow_redirects=False, stream=True,
-                    proxies=NO_PROXIES if url[:5].lower() == "http:" else None, **kwargs
+                    method, url, timeout=_AttemptTimeout(plan), verify=self._verify, cert=self._client_cert, allow_redirects=False,
+                    stream=True, proxies=NO_PROXIES if url[:5].lower() == "http:" else None, **kwargs
                 )
                 with response:
-                    body = response.raw.read(MAX_BODY_BYTES + 1, decode_content=True)
-        except requests.exceptions.SSLError as exc:
-            raise OAuth2Error(
-                "%s %s failed TLS verification (%s): set ca_path to the CA that issued the provider's certificate."
-                % (what, url, _tls_reason(exc))
-            ) from None
-        except requests.exceptions.Timeout:
-            raise OAuth2Error(
-                "%s %s did not answer within %g seconds: check that the provider is reachable, or raise timeout." % (what, url, self._timeout)
-            ) from None
-        except requests.exceptions.ConnectionError as exc:
-            raise OAuth2Error("%s %s is unreachable: %s." % (what, url, _connection_reason(exc))) from None
-        except requests.exceptions.RequestException as exc:
-            raise OAuth2Error("%s %s failed: %s." % (what, url, type(exc).__name__)) from None
-        if len(body) > MAX_BODY_BYTES:
-            raise OAuth2Error("%s %s answered with more than %d bytes, which is no OAuth response: check the URL." % (what, url, MAX_BODY_BYTES))
+                    body = plan.read_body(response.raw)
+        except (requests.exceptions.RequestException, HTTPError, http.client.HTTPException, OSError) as exc:
+            raise OAuth2Error(plan.failure(exc)) from None
         if 300 <= response.status_code < 400:
             raise OAuth2Error(
                 "%s %s redirects (HTTP %d) to %s: redirects are not followed, so configure the final URL."
                 % (what, url, response.status_code, response.headers.get("Location", "an unnamed location"))
             )
+        if response.status_code in RETRY_STATUSES:
+            raise OAuth2Error(plan.unavailable(response.status_code))
         return HttpResponse(url=url, status=response.status_code, content_type=response.headers.get("Content-Type", ""), body=body)
+
+
+class _Plan:
+    """One request's deadline, attempts and retry decisions, and the line that explains how it ended."""
+
+    def __init__(self, what: str, url: str, deadline: float, bound: float, timeout: float, max_retry_wait: float, log: List[str]) -> None:
+        self.what, self.url, self.deadline, self.bound = what, url, deadline, bound
+        self.timeout, self.max_retry_wait, self.log = timeout, max_retry_wait, log
+        self.attempts = 1
+        self.refused_wait: Optional[float] = None
+
+    def remaining(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def admit(self, retry: Any, response: Any, error: Optional[BaseException]) -> float:
+        """The wait before the next attempt. Stops the retries (MaxRetryError, as urllib3 does when they run out) when
+        the server asks for longer than max_retry_wait, or when the wait and one more attempt would pass the deadline."""
+        from urllib3.exceptions import InvalidHeader, MaxRetryError  # pylint: disable=import-outside-toplevel
+
+        try:
+            asked = retry.get_retry_after(response) if response is not None else None
+        except InvalidHeader:
+            asked = None
+        if asked is not None and asked > self.max_retry_wait:
+            self.refused_wait = asked
+            raise MaxRetryError(None, self.url, error)
+        wait = asked if asked is not None else min(self.max_retry_wait, retry.get_backoff_time() + random.uniform(0, BACKOFF_JITTER))
+        # Half a timeout at least must be left for the attempt after the wait, or it would only use up the bound.
+        if wait + self.timeout / 2 > self.remaining():
+            raise MaxRetryError(None, self.url, error)
+        cause = "HTTP %d" % response.status if response is not None else type(error).__name__
+        self.log.append("%s %s: attempt %d failed (%s), retrying in %.1f s" % (self.what, self.url, self.attempts, cause, wait))
+        self.attempts += 1
+        return wait
+
+    def read_body(self, raw: Any) -> bytes:
+        """The body in chunks, its socket shut at the deadline: the timeout alone bounds each read, so a server that
+        drips its answer would hold the task without end. The decoded size is capped as it grows, so a small
+        compressed body cannot expand into memory."""
+        watchdog = threading.Timer(max(0.0, self.remaining()), _shut, (getattr(getattr(raw, "_connection", None), "sock", None),))
+        watchdog.daemon = True
+        watchdog.start()
+        chunks: List[bytes] = []
+        size = 0
+        try:
+            while size <= MAX_BODY_BYTES:
+                chunk = raw.read(READ_CHUNK_BYTES, decode_content=True)
+                if not chunk:
+                    return b"".join(chunks)
+                chunks.append(chunk)
+                size += len(chunk)
+        finally:
+            watchdog.cancel()
+        raise OAuth2Error("%s %s answered with more than %d bytes, which is no OAuth response: check the URL." % (self.what, self.url, MAX_BODY_BYTES))
+
+    def out_of_time(self) -> OAuth2Error:
+        return OAuth2Error(
+            "%s %s did not finish within %g seconds, the bound for one token ((retries + 1) x timeout + retries x max_retry_wait): "
+            "the provider is too slow or unavailable; try again later, or raise timeout, retries or max_retry_wait." % (self.what, self.url, self.bound)
+        )
+
+    def unavailable(self, status: int) -> str:
+        if self.refused_wait is not None:
+            return "%s %s answered HTTP %d and asks to retry after %g seconds, longer than max_retry_wait (%g): try again later, or raise max_retry_wait." % (
+                self.what, self.url, status, self.refused_wait, self.max_retry_wait)
+        return "%s %s answered HTTP %d%s: the provider is unavailable or rate-limiting; try again later, or raise retries or max_retry_wait." % (
+            self.what, self.url, status, self._after())
+
+    def failure(self, exc: BaseException) -> str:
+        """One line for a request that raised; the cause is read from the whole chain, wherever urllib3 put it."""
+        from urllib3.exceptions import DecodeError, NewConnectionError, ProtocolError  # pylint: disable=import-outside-toplevel
+        from urllib3.exceptions import TimeoutError as Urllib3Timeout  # pylint: disable=import-outside-toplevel
+
+        causes = _causes(exc)
+        if self.remaining() <= 0:
+            return str(self.out_of_time())
+        if any(isinstance(cause, ssl.SSLError) or type(cause).__name__ == "SSLError" for cause in causes):
+            return "%s %s failed TLS verification (%s): set ca_path to the CA that issued the provider's certificate." % (
+                self.what, self.url, _tls_reason(exc))
+        if any(isinstance(cause, (socket.timeout, Urllib3Timeout)) and not isinstance(cause, NewConnectionError) for cause in causes):
+            return "%s %s did not answer within %g seconds%s: check that the provider is reachable, or raise timeout." % (
+                self.what, self.url, self.timeout, self._after())
+        if any(isinstance(cause, DecodeError) for cause in causes):
+            return "%s %s sent a body that does not decode as its Content-Encoding says: check the provider and any proxy in between." % (
+                self.what, self.url)
+        if any(isinstance(cause, (ProtocolError, http.client.HTTPException)) for cause in causes):
+            return "%s %s closed the connection before a complete answer%s: check the provider and any proxy in between." % (
+                self.what, self.url, self._after())
+        if any(isinstance(cause, (ConnectionError, NewConnectionError, socket.gaierror)) for cause in causes) or "ConnectionError" in {
+                type(cause).__name__ for cause in causes}:
+            return "%s %s is unreachable%s: %s." % (self.what, self.url, self._after(), _connection_reason(exc))
+        return "%s %s failed (%s): check the URL and the provider." % (self.what, self.url, type(exc).__name__)
+
+    def _after(self) -> str:
+        return " after %d attempts" % self.attempts if self.attempts > 1 else ""
+
+
+def _shut(sock: Optional[socket.socket]) -> None:
+    """Ends a read blocked on sock; the plain socket's shutdown, so a TLS socket's state is left to its reader."""
+    if sock is not None:
+        try:
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+class _AttemptTimeout(Timeout):  # type: ignore[misc,valid-type]
+    """timeout for each attempt, cut to what is left of the deadline: urllib3 clones the timeout as it starts each one."""
+
+    def __init__(self, plan: _Plan) -> None:
+        super().__init__(total=plan.timeout)
+        self.plan = plan
+
+    def clone(self) -> Any:
+        return Timeout(total=max(0.001, min(self.plan.timeout, self.plan.remaining())))
+
+
+class _Retry(Retry):  # type: ignore[misc,valid-type]
+    """urllib3's Retry, told by a _Plan how long to wait and when to stop; urllib3 does the rest."""
+
+    RETRY_AFTER_STATUS_CODES = RETRY_STATUSES
+
+    def __init__(self, *args: Any, plan: Optional[_Plan] = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.plan = plan
+        self.wait = 0.0
+
+    def new(self, **kw: Any) -> "_Retry":
+        retry = super().new(**kw)
+        retry.plan = self.plan
+        return retry
+
+    def increment(self, method: Any = None, url: Any = None, response: Any = None, error: Any = None, _pool: Any = None, _stacktrace: Any = None) -> "_Retry":
+        retry = super().increment(method, url, response, error, _pool, _stacktrace)
+        retry.wait = self.plan.admit(retry, response, error)
+        return retry
+
+    def sleep(self, response: Any = None) -> None:
+        time.sleep(self.wait)
+
+
+def _retry(retries: int, plan: _Plan) -> _Retry:
+    """Connection errors, timeouts and RETRY_STATUSES only, POST included (a client credentials request can be
+    repeated); never TLS failures, nor redirects (they are reported, not followed)."""
+    return _Retry(
+        total=retries, connect=retries, read=retries, status=retries, other=0, redirect=False, backoff_factor=BACKOFF_FACTOR,
+        status_forcelist=RETRY_STATUSES, allowed_methods=frozenset(("GET", "POST")), raise_on_status=False, raise_on_redirect=False,
+        plan=plan,
+    )
 
 
 def _causes(exc: BaseException) -> List[BaseException]:

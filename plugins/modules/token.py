@@ -206,12 +206,15 @@ def main() -> None:
                              "module's result, the token included. Use the lookup, or a longer secret." % MIN_SECRET_LENGTH)
     try:
         client = TokenClient(ClientOptions.from_mapping(module.params))
+    except OAuth2Error as exc:
+        module.fail_json(msg=str(exc))
+    try:
         token = client.get_token()
     except OAuth2Error as exc:
-        module.fail_json(msg=str(exc), **({"oauth2_error": exc.error_code} if exc.error_code else {}))
+        module.fail_json(msg=str(exc), oauth2_debug=client.debug, **({"oauth2_error": exc.error_code} if exc.error_code else {}))
     for warning in client.warnings:
         module.warn(warning)
-    module.exit_json(changed=False, token=token, ansible_facts={fact_name: token} if fact_name else {})
+    module.exit_json(changed=False, token=token, ansible_facts={fact_name: token} if fact_name else {}, oauth2_debug=client.debug)
 
 
 if __name__ == "__main__":

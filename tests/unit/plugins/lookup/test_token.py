@@ -200,4 +200,4 @@ def test_relative_ca_path_is_searched_like_files(token_endpoint, tmp_path, monke
         lookup.run([], variables={}, token_url="https://idp.example.com/token", client_id="c", client_secret=SECRET, ca_path="missing.pem")
     monkeypatch.chdir("/")
     with pytest.raises(AnsibleError, match=r"Token endpoint https://127.0.0.1:1/token is unreachable: connection refused"):
-        lookup.run([], variables={}, token_url="https://127.0.0.1:1/token", client_id="c", client_secret=SECRET, ca_path="ca.pem")
+        lookup.run([], variables={}, token_url="https://127.0.0.1:1/token", client_id="c", client_secret=SECRET, ca_path="ca.pem", retries=0)

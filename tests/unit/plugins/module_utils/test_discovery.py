@@ -3,6 +3,8 @@ publishes, and a warning when it does not list the configured auth_method."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import ClientOptions
@@ -77,6 +79,7 @@ def test_a_document_cached_before_the_issuer_check_is_not_used(provider, tmp_pat
                                           "cache_dir": str(tmp_path / "cache")})
     cache = TokenCache(options.cache_dir)
     keys = cache.keys(options.client_secret, options.cache_identity())
-    cache.get_or_fetch(keys, "discovery", lambda: {"token_endpoint": "https://attacker.example/token", "expires_at": 2 ** 40}, None)
+    cache.get_or_fetch(keys, "discovery", lambda: {"token_endpoint": "https://attacker.example/token", "expires_at": 2 ** 40}, None,
+                       time.monotonic() + 10)
     TokenClient(options).get_token()
     assert [seen.path for seen in provider.requests] == [WELL_KNOWN, "/token"]

@@ -9,10 +9,12 @@ import os
 import stat
 import struct
 import threading
+import time
 
 import pytest
 
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import ClientOptions
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
 from ansible_collections.oauth2.client_credentials.plugins.module_utils import token_cache
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_cache import MAGIC, CacheKeys, TokenCache, refresh_margin
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_client import TokenClient
@@ -45,9 +47,9 @@ def options(provider, cache_dir, **overrides):
     return ClientOptions.from_mapping(settings)
 
 
-def client(provider, cache_dir, clock, lock_timeout=5.0, **overrides):
+def client(provider, cache_dir, clock, **overrides):
     opts = options(provider, cache_dir, **overrides)
-    return TokenClient(opts, cache=TokenCache(opts.cache_dir, clock, lock_timeout=lock_timeout), clock=clock)
+    return TokenClient(opts, cache=TokenCache(opts.cache_dir, clock), clock=clock)
 
 
 def issue(provider, expires_in=600, delay=0.0, token="tok"):
@@ -259,14 +261,19 @@ def test_bad_directories_are_ignored_with_one_warning(provider, cache_dir, clock
 
 
 def test_a_lock_held_too_long_does_not_block_the_play(provider, cache_dir, clock):
+    """The lock wait shares the token's deadline: a waiter gives up with its holder, not a whole bound later."""
     issue(provider)
-    waiting = client(provider, cache_dir, clock, lock_timeout=0.2)
+    waiting = client(provider, cache_dir, clock, timeout=0.3, retries=1, max_retry_wait=0.2)
     os.makedirs(cache_dir, mode=0o700)
     lock_path = os.path.join(cache_dir, waiting._keys().name("token") + ".lock")  # pylint: disable=protected-access
+    started = time.monotonic()
     with os.fdopen(os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)) as held:
         fcntl.flock(held, fcntl.LOCK_EX)
-        assert waiting.get_token()["access_token"] == "tok"
-    assert "was not granted within 0.2 seconds" in waiting.warnings[0]
+        with pytest.raises(OAuth2Error, match=r"did not finish within 0.8 seconds, the bound for one token"):
+            waiting.get_token()
+    assert 0.8 <= time.monotonic() - started < 1.5
+    assert "was not granted before this token's deadline" in waiting.warnings[0]
+    assert token_requests(provider) == 0
 
 
 # -- single flight -----------------------------------------------------------------------------
@@ -392,7 +399,7 @@ def test_a_lock_file_removed_before_it_was_locked_is_locked_anew(tmp_path, monke
         return real_flock(descriptor, operation)
 
     monkeypatch.setattr(fcntl, "flock", flock_after_a_clean_up)
-    with token_cache._FileLock(path, 1.0) as lock:  # pylint: disable=protected-access
+    with token_cache._FileLock(path, time.monotonic() + 1.0) as lock:  # pylint: disable=protected-access
         assert lock.problem is None and removed
         assert os.fstat(lock._descriptor).st_ino == os.stat(path).st_ino  # pylint: disable=protected-access
 

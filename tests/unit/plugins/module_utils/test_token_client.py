@@ -100,10 +100,19 @@ def test_token_url_wins_over_issuer_without_discovery(provider):
         (400, {"error": "invalid_request", "error_description": "invalid authorization header value format"},
          r"HTTP 400 invalid_request \(invalid authorization header value format\); check token_url"),
         (200, {"error": "invalid_scope"}, r"HTTP 200 invalid_scope; request only scopes"),
-        (500, {"detail": "oops"}, r"HTTP 500 without an OAuth error code\."),
+        (403, {"detail": "oops"}, r"HTTP 403 without an OAuth error code\."),
         (400, {"error": "weird_thing", "error_description": "line one\nline two"}, r"HTTP 400 weird_thing \(line one line two\)\.$"),
         (200, {"token_type": "Bearer"}, r"answered HTTP 200 without an access_token"),
-        (200, {"access_token": "x", "expires_in": "soon"}, r"expires_in 'soon', which is not a number of seconds"),
+        (200, {"access_token": "x", "expires_in": "soon"}, r"expires_in \"soon\", which is not a number of seconds from 0 to 315360000"),
+        (200, {"access_token": "x", "expires_in": -5}, r"expires_in -5, which is not a number of seconds"),
+        (200, {"access_token": "x", "expires_in": 1e300}, r"expires_in 1e\+300, which is not a number of seconds"),
+        (200, {"access_token": "x", "expires_in": float("inf")}, r"expires_in Infinity, which is not a number of seconds"),
+        (200, {"access_token": "x", "expires_in": float("nan")}, r"expires_in NaN, which is not a number of seconds"),
+        (200, {"access_token": "x", "expires_in": [600]}, r"expires_in list, which is not a number of seconds"),
+        (200, {"access_token": "x", "token_type": "DPoP"}, r"issued a DPoP token, which must be presented with a proof of possession"),
+        (200, {"access_token": signed_token(exp=float("inf"))}, r"issued a token whose exp claim is not a time within 10 years"),
+        (200, {"access_token": signed_token(exp=-1), "expires_in": 60}, r"issued a token whose exp claim is not a time"),
+        (200, {"access_token": signed_token(exp="tomorrow")}, r"issued a token whose exp claim is not a time"),
         (200, {"access_token": "x", "token_type": 7}, r"token_type that is not a string"),
     ],
 )
@@ -116,8 +125,8 @@ def test_provider_refusals_become_one_line(provider, status, body, message):
 
 
 def test_non_json_body_is_described_not_shown(provider):
-    provider.answer("/token", status=502, body=b"<html>gateway says " + SECRET.encode() + b"</html>", content_type="text/html")
-    with pytest.raises(OAuth2Error, match=r"answered HTTP 502 with a body \(text/html, \d+ bytes\) instead of a JSON object") as caught:
+    provider.answer("/token", status=403, body=b"<html>gateway says " + SECRET.encode() + b"</html>", content_type="text/html")
+    with pytest.raises(OAuth2Error, match=r"answered HTTP 403 with a body \(text/html, \d+ bytes\) instead of a JSON object") as caught:
         client(provider).fetch_token()
     assert "gateway" not in str(caught.value)
 

@@ -346,7 +346,8 @@ def options(**values):
     ({"token_url": JWKS_URL, "expected_issuer": ISSUER}, r"validate_token needs the provider's signing keys: set jwks_url, or issuer"),
     ({"issuer": ISSUER, "validation_algorithms": ["none"]}, r"may only name asymmetric signature algorithms \(RS256, .*EdDSA\), not none: "),
     ({"issuer": ISSUER, "validation_algorithms": []}, r"not an empty list"),
-    ({"issuer": ISSUER, "leeway": -1}, r"leeway must be a number of seconds, zero or more"),
+    ({"issuer": ISSUER, "leeway": -1}, r"leeway must be a number of seconds from 0 to 3600, not -1"),
+    ({"issuer": ISSUER, "leeway": float("nan")}, r"leeway must be a number of seconds from 0 to 3600, not nan"),
 ])
 def test_option_errors(values, message):
     with pytest.raises(OAuth2Error, match=message):

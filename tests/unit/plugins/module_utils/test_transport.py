@@ -6,10 +6,12 @@ import re
 import socket
 import ssl
 import threading
+import time
 from http.server import HTTPServer
 
 import pytest
 
+from faults import FaultServer, refused_url
 from harness import make_tls_material
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.transport import MAX_BODY_BYTES, Transport, require_secure_url
@@ -136,7 +138,7 @@ def test_dns_failure():
 
 def test_timeout(provider):
     provider.answer("/slow", delay=1.5)
-    with pytest.raises(OAuth2Error, match=r"did not answer within 0.3 seconds"):
+    with pytest.raises(OAuth2Error, match=r"did not finish within 0.3 seconds, the bound for one token"):
         Transport(timeout=0.3).get(provider.base_url + "/slow", "Token endpoint")
 
 
@@ -193,3 +195,105 @@ def test_ca_path_wins_over_requests_ca_bundle(tls_server, monkeypatch):
 def test_validate_certs_false_skips_verification(tls_server):
     url = tls_server[0]
     assert Transport(validate_certs=False).get(url, "discovery").status == 200
+
+
+# -- retries and the deadline, against the fault server (tests/faults.py) ------------------------
+
+
+@pytest.fixture(scope="module")
+def faults():
+    with FaultServer() as server:
+        yield server
+
+
+def timed(action):
+    started = time.monotonic()
+    with pytest.raises(OAuth2Error) as caught:
+        action()
+    return time.monotonic() - started, str(caught.value)
+
+
+@pytest.mark.parametrize("fault", ["flaky500", "flaky502", "ratelimited"])
+def test_a_passing_hiccup_is_retried_and_shown(faults, fault):
+    transport = Transport(timeout=1, retries=2, max_retry_wait=1)
+    started = time.monotonic()
+    response = transport.post_form(faults.url(fault, "unit"), "Token endpoint", [("client_secret", "s3cret-value")], {})
+    assert response.status == 200 and faults.requests["/%s/unit" % fault] == 2
+    if fault == "ratelimited":
+        assert time.monotonic() - started >= 1  # Retry-After: 1 is honoured
+    assert len(transport.debug) == 1
+    assert re.match(r"Token endpoint %s: attempt 1 failed \(HTTP \d{3}\), retrying in \d+\.\d s$" % re.escape(faults.url(fault, "unit")),
+                    transport.debug[0])
+
+
+def test_a_provider_that_stays_down_fails_after_the_retries(faults):
+    seconds, message = timed(lambda: Transport(timeout=1, retries=2, max_retry_wait=0.2).get(faults.url("unavailable", "unit"), "Token endpoint"))
+    assert faults.requests["/unavailable/unit"] == 3 and seconds < 1
+    assert message == ("Token endpoint %s answered HTTP 503 after 3 attempts: the provider is unavailable or rate-limiting; "
+                       "try again later, or raise retries or max_retry_wait." % faults.url("unavailable", "unit"))
+
+
+def test_retry_after_beyond_max_retry_wait_fails_at_once(faults):
+    seconds, message = timed(lambda: Transport(retries=3, max_retry_wait=5).get(faults.url("retry_after_long", "unit"), "Token endpoint"))
+    assert faults.requests["/retry_after_long/unit"] == 1 and seconds < 1
+    assert "answered HTTP 429 and asks to retry after 3600 seconds, longer than max_retry_wait (5): try again later" in message
+
+
+def test_retry_after_as_an_http_date_is_understood(provider):
+    provider.answer("/token", status=503, headers={"Retry-After": "Wed, 21 Oct 2099 07:28:00 GMT"})
+    message = timed(lambda: Transport(retries=3, max_retry_wait=5).get(provider.base_url + "/token", "Token endpoint"))[1]
+    assert re.search(r"answered HTTP 503 and asks to retry after \d{4,} seconds", message) and len(provider.requests) == 1
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 413])
+def test_other_client_errors_are_never_retried(provider, status):
+    """A wrong secret fails at once, whatever Retry-After says."""
+    provider.answer("/token", status=status, json_body={"error": "invalid_client"}, headers={"Retry-After": "1"})
+    assert Transport(retries=3).post_form(provider.base_url + "/token", "Token endpoint", [], {}).status == status
+    assert len(provider.requests) == 1
+
+
+def test_connection_refused_is_retried():
+    url = refused_url()
+    transport = Transport(timeout=1, retries=2, max_retry_wait=0.2)
+    message = timed(lambda: transport.get(url, "Token endpoint"))[1]
+    assert message.startswith("Token endpoint %s is unreachable after 3 attempts: connection refused" % url)
+    assert [line.split(" (")[1].split(")")[0] for line in transport.debug] == ["NewConnectionError", "NewConnectionError"]
+
+
+def test_a_server_that_never_answers_is_bounded(faults):
+    seconds, message = timed(lambda: Transport(timeout=0.3, retries=1, max_retry_wait=0.2).get(faults.url("hang", "unit"), "Token endpoint"))
+    assert re.search(r"did not (answer within 0.3 seconds after 2 attempts|finish within 0.8 seconds)", message), message
+    assert seconds < 0.8 + 0.2
+
+
+def test_a_dripping_answer_is_cut_at_the_deadline(faults):
+    """Each byte comes well within timeout; only the deadline for the whole answer stops it."""
+    seconds, message = timed(lambda: Transport(timeout=1, retries=0).get(faults.url("drip", "unit"), "Token endpoint"))
+    assert "did not finish within 1 seconds, the bound for one token ((retries + 1) x timeout + retries x max_retry_wait)" in message
+    assert 1 <= seconds < 1.3
+
+
+def test_a_shared_deadline_that_has_passed_sends_nothing(faults):
+    message = timed(lambda: Transport().get(faults.url("ok", "late"), "Token endpoint", deadline=time.monotonic()))[1]
+    assert "did not finish within" in message and faults.requests["/ok/late"] == 0
+
+
+@pytest.mark.parametrize("fault, message", [
+    ("truncated", r"closed the connection before a complete answer: check the provider and any proxy in between\.$"),
+    ("bad_encoding", r"sent a body that does not decode as its Content-Encoding says"),
+    ("gzip_bomb", r"answered with more than 1048576 bytes"),
+    ("huge", r"answered with more than 1048576 bytes"),
+])
+def test_broken_bodies_are_one_line(faults, fault, message):
+    text = timed(lambda: Transport(retries=0).get(faults.url(fault, "unit"), "Token endpoint"))[1]
+    assert re.search(message, text) and text.startswith("Token endpoint %s " % faults.url(fault, "unit"))
+
+
+def test_a_certificate_for_another_host_fails_at_once(tmp_path):
+    tls = make_tls_material(tmp_path)
+    with FaultServer(tls.wrong_host_cert_path, tls.wrong_host_key_path) as wrong:
+        transport = Transport(ca_path=str(tls.ca_path), retries=3)
+        message = timed(lambda: transport.get(wrong.url("ok"), "Token endpoint"))[1]
+    assert re.search(r"failed TLS verification \(certificate verify failed: IP address mismatch", message), message
+    assert transport.debug == []

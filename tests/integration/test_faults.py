@@ -1,0 +1,166 @@
+"""The fault suite: every way tests/faults.py can misbehave, through the lookup and the module in real playbooks.
+
+Each case either succeeds (after retrying where a retry is right) or fails with one line that names the endpoint
+and the cause, with no traceback, within the documented bound. Cases run as tasks of one playbook per front end
+(ignore_errors), timed by Ansible's junit callback.
+"""
+
+from __future__ import annotations
+
+import re
+from xml.etree import ElementTree
+from typing import Dict, List, Optional, Tuple
+
+import pytest
+
+from faults import FaultServer, refused_url
+from harness import make_tls_material
+
+TIMEOUT, RETRIES, MAX_RETRY_WAIT = 1, 2, 1
+BOUND = (RETRIES + 1) * TIMEOUT + RETRIES * MAX_RETRY_WAIT
+# ansible-playbook's own time per task (a fork, the module shipped and started) on a busy 2-core machine.
+OVERHEAD = 2.5
+SECRET = "fault-secret-value-42"
+
+# name: fault path ("refused" and "wrong_host" are not paths), https or not, and what the error says (None: success).
+CASES: Dict[str, Tuple[str, bool, Optional[str]]] = {
+    "refused": ("refused", False, r"is unreachable after 3 attempts: connection refused"),
+    "hang": ("hang", False, r"did not (answer within 1 seconds after \d attempts|finish within 5 seconds)"),
+    "drip": ("drip", False, r"did not finish within 5 seconds, the bound for one token"),
+    "drip over https": ("drip", True, r"did not finish within 5 seconds, the bound for one token"),
+    "500 then 200": ("flaky500", False, None),
+    "502 then 200 over https": ("flaky502", True, None),
+    "429 Retry-After 1 then 200": ("ratelimited", False, None),
+    "429 Retry-After 3600": ("retry_after_long", False, r"answered HTTP 429 and asks to retry after 3600 seconds, longer than max_retry_wait \(1\)"),
+    "503 forever": ("unavailable", False, r"answered HTTP 503 after 3 attempts: the provider is unavailable or rate-limiting"),
+    "html with 200": ("html", False, r"answered HTTP 200 with a body \(text/html, \d+ bytes\) instead of a JSON object"),
+    "truncated body": ("truncated", False, r"closed the connection before a complete answer"),
+    "invalid json": ("invalid_json", False, r"answered HTTP 200 with a body \(application/json, \d+ bytes\) instead of a JSON object"),
+    "error in a 200": ("error_in_200", False, r"refused the request: HTTP 200 invalid_scope \(scope not allowed\)"),
+    "no access_token": ("no_access_token", False, r"answered HTTP 200 without an access_token"),
+    "no token_type": ("no_token_type", False, None),
+    "DPoP token_type": ("dpop", False, r"issued a DPoP token, which must be presented with a proof of possession"),
+    "no expires_in": ("no_expires_in", False, None),
+    "negative expires_in": ("expires_negative", False, r"answered with expires_in -60, which is not a number of seconds"),
+    "string expires_in": ("expires_string", False, r"answered with expires_in \"soon\", which is not a number of seconds"),
+    "Infinity expires_in": ("expires_infinity", False, r"answered with expires_in Infinity, which is not a number of seconds"),
+    "NaN expires_in": ("expires_nan", False, r"answered with expires_in NaN, which is not a number of seconds"),
+    "1e300 expires_in": ("expires_huge", False, r"answered with expires_in 1e\+300, which is not a number of seconds"),
+    "infinite exp claim": ("exp_infinite", False, r"issued a token whose exp claim is not a time"),
+    "huge body": ("huge", False, r"answered with more than 1048576 bytes"),
+    "gzip bomb": ("gzip_bomb", True, r"answered with more than 1048576 bytes"),
+    "bad content encoding": ("bad_encoding", False, r"sent a body that does not decode as its Content-Encoding says"),
+    "redirect": ("redirect", False, r"redirects \(HTTP 302\) to https://elsewhere.example/token: redirects are not followed"),
+    "certificate for another host": ("wrong_host", True, r"failed TLS verification \(certificate verify failed: IP address mismatch"),
+}
+
+
+@pytest.fixture(scope="module")
+def fault_servers(tmp_path_factory):
+    tls = make_tls_material(tmp_path_factory.mktemp("faults-tls"))
+    with FaultServer() as plain, FaultServer(tls.cert_path, tls.key_path) as secure, \
+            FaultServer(tls.wrong_host_cert_path, tls.wrong_host_key_path) as wrong_host:
+        yield {"plain": plain, "secure": secure, "wrong_host": wrong_host, "ca_path": str(tls.ca_path)}
+
+
+def case_url(servers, name: str, front_end: str) -> str:
+    fault, https = CASES[name][:2]
+    if fault == "refused":
+        return refused_url()
+    if fault == "wrong_host":
+        return servers["wrong_host"].url("ok", front_end)
+    return servers["secure" if https else "plain"].url(fault, front_end)
+
+
+def options(url: str, ca_path: str) -> str:
+    return ("token_url: %s\n        client_id: fault-client\n        client_secret: %s\n        ca_path: %s\n        timeout: %d\n"
+            "        retries: %d\n        max_retry_wait: %d\n        cache: false\n" % (url, SECRET, ca_path, TIMEOUT, RETRIES, MAX_RETRY_WAIT))
+
+
+def fault_playbook(servers, urls: Dict[Tuple[str, str], str]) -> str:
+    lookups, modules = [], []
+    for name in CASES:
+        url = urls["lookup", name]
+        lookups.append('    - name: "lookup: %s"\n      ansible.builtin.set_fact:\n        token: "{{ lookup(\'oauth2.client_credentials.token\', '
+                       "token_url='%s', client_id='fault-client', client_secret='%s', ca_path='%s', timeout=%d, retries=%d, "
+                       "max_retry_wait=%d, cache=false) }}\"\n      ignore_errors: true\n"
+                       % (name, url, SECRET, servers["ca_path"], TIMEOUT, RETRIES, MAX_RETRY_WAIT))
+        modules.append('    - name: "module: %s"\n      oauth2.client_credentials.token:\n        fact_name: ""\n        %s      ignore_errors: true\n'
+                       % (name, options(urls["module", name], servers["ca_path"])))
+    head = "- name: %s\n  hosts: localhost\n  gather_facts: false\n  tasks:\n"
+    return head % "lookup" + "".join(lookups) + head % "module" + "".join(modules)
+
+
+def junit_cases(directory) -> Dict[str, Tuple[float, Optional[str]]]:
+    """Task name -> (seconds, failure message or None), from the junit callback's report."""
+    results: Dict[str, Tuple[float, Optional[str]]] = {}
+    for report in directory.glob("*.xml"):
+        for case in ElementTree.parse(report).getroot().iter("testcase"):
+            problem = case.find("failure")
+            problem = case.find("error") if problem is None else problem
+            task = case.get("name").split(": ", 1)[1]
+            results[task] = (float(case.get("time")), None if problem is None else problem.get("message", ""))
+    return results
+
+
+def check(name: str, front_end: str, url: str, seconds: float, message: Optional[str]) -> List[str]:
+    """What is wrong with one case's outcome, if anything."""
+    expected = CASES[name][2]
+    problems = []
+    if expected is None and message is not None:
+        problems.append("failed: %s" % message)
+    if expected is not None:
+        ours = (message or "")[(message or "").find(" endpoint "):]
+        if message is None:
+            problems.append("succeeded, expected an error matching %r" % expected)
+        elif not re.search(expected, ours) or url not in ours or "\n" in ours.strip():
+            problems.append("message %r does not match %r as one line naming %s" % (message, expected, url))
+    if seconds > BOUND + OVERHEAD:
+        problems.append("took %.1f s, more than the %d s bound" % (seconds, BOUND))
+    if name.startswith("429 Retry-After 1") and seconds < 1:
+        problems.append("took %.1f s: Retry-After: 1 was not honoured" % seconds)
+    return ["%s: %s: %s" % (front_end, name, problem) for problem in problems]
+
+
+def test_fault_suite(ansible, fault_servers, tmp_path, capsys):
+    reports = tmp_path / "junit"
+    urls = {(front_end, name): case_url(fault_servers, name, front_end) for front_end in ("lookup", "module") for name in CASES}
+    run = ansible.playbook(fault_playbook(fault_servers, urls), env={
+        "ANSIBLE_CALLBACKS_ENABLED": "ansible.builtin.junit", "JUNIT_OUTPUT_DIR": str(reports), "JUNIT_FAIL_ON_IGNORE": "true",
+        "JUNIT_HIDE_TASK_ARGUMENTS": "true"})
+    assert run.returncode == 0, run.output
+    results = junit_cases(reports)
+    problems: List[str] = []
+    tried = passed = 0
+    for front_end in ("lookup", "module"):
+        for name in CASES:
+            tried += 1
+            seconds, message = results.get("%s: %s" % (front_end, name), (0.0, "no result in the junit report"))
+            found = check(name, front_end, urls[front_end, name], seconds, message)
+            passed += not found
+            problems += found
+    with capsys.disabled():
+        print("\nfault suite: %d cases tried, %d passed (bound %d s, slowest case %.1f s)"
+              % (tried, passed, BOUND, max(result[0] for result in results.values())))
+    assert not problems, "\n".join(problems)
+    assert "Traceback" not in run.everything
+    ansible.assert_no_secrets(run, SECRET)
+
+
+def test_each_retry_shows_at_vvv_without_secrets(ansible, fault_servers):
+    """The lookup through its display, the module through its action plugin's: one line per retry, no secret."""
+    servers = {"lookup": fault_servers["plain"].url("flaky500", "vvv-lookup"), "module": fault_servers["plain"].url("flaky500", "vvv-module")}
+    run = ansible.playbook("""- hosts: localhost
+  gather_facts: false
+  tasks:
+    - ansible.builtin.set_fact:
+        token: "{{ lookup('oauth2.client_credentials.token', token_url='%s', client_id='fault-client', client_secret='%s', cache=false) }}"
+    - oauth2.client_credentials.token:
+        %s""" % (servers["lookup"], SECRET, options(servers["module"], fault_servers["ca_path"])), "-vvv")
+    assert run.returncode == 0, run.output
+    for url in servers.values():
+        assert re.search(r"Token endpoint %s: attempt 1 failed \(HTTP 500\), retrying in \d+\.\d s" % re.escape(url), run.output), run.output
+    ansible.assert_no_secrets(run, SECRET)
+    default = ansible.playbook("- hosts: localhost\n  gather_facts: false\n  tasks:\n    - oauth2.client_credentials.token:\n        %s"
+                               % options(fault_servers["plain"].url("flaky500", "quiet"), fault_servers["ca_path"]))
+    assert default.returncode == 0 and "retrying" not in default.output
