@@ -1,0 +1,223 @@
+"""Every example in docs/docsite/rst is checked, most of them by running it, so the guides cannot rot.
+
+An example is a code block preceded by an RST comment that says what to do with it (comments do not render):
+
+  .. example: file <name>        save the block as <name> in the guide's directory
+  .. example: shell              run the block with bash in that directory; it must succeed
+  .. example: github-actions     run the workflow's "Deploy" step with its env, secrets and variables filled in
+  .. example: gitlab-ci          run the job's script with its variables and a File-type VAULT_PASSWORD_FILE
+  .. example: awx-job <name> [args]  save as <name>, run it with only the AWX credential type's injections
+  .. example: same-as-injectors  must equal the shipped AWX credential type's injectors
+  .. example: execution-environment  names the collection; the collection ships the requirements it relies on
+  .. example: recipe             ansible-playbook --syntax-check, and every option it uses is one the collection has
+  .. example: parse-only         valid YAML (needs a system the tests do not have; the guide says so)
+
+Before running, https://idp.example.com becomes the test provider's issuer, https://api.example.com/v1/whoami its
+API and deploy-bot its client id; CLIENT_SECRET and VAULT_PASSWORD are in the environment, and the provider's CA is
+the trust store (REQUESTS_CA_BUNDLE, SSL_CERT_FILE), as a system's own CAs would be for a public provider.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Iterator, List, NamedTuple
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCSITE = ROOT / "docs" / "docsite"
+BIN = Path(sys.executable).parent
+LABEL = ".. _ansible_collections.oauth2.client_credentials.docsite.%s:"
+LOOKUP_CALL = re.compile(r"lookup\(\s*'oauth2\.client_credentials\.token'(?P<args>[^)]*)\)")
+
+
+class Example(NamedTuple):
+    line: int
+    marker: List[str]
+    language: str
+    text: str
+
+
+def examples(path: Path) -> Iterator[Example]:
+    """Code blocks with the marker comment before them; a code block without one fails the test."""
+    lines = path.read_text().splitlines()
+    marker = None
+    for number, line in enumerate(lines):
+        found = re.match(r"^\.\. example: (.+)$", line)
+        if found:
+            marker = found.group(1).split()
+            continue
+        block = re.match(r"^\.\. code-block:: (\S+)$", line)
+        if not block:
+            continue
+        assert marker, "%s:%d: a code block without an '.. example:' comment" % (path.name, number + 1)
+        body = []
+        for following in lines[number + 1:]:
+            if following.strip() and not following.startswith(" "):
+                break
+            body.append(following)
+        yield Example(number + 1, marker, block.group(1), textwrap.dedent("\n".join(body)).strip("\n") + "\n")
+        marker = None
+
+
+def guides() -> List[str]:
+    return sorted(path.stem for path in (DOCSITE / "rst").glob("*.rst"))
+
+
+def option_names() -> dict:
+    """Options by front end, from the files that declare them."""
+    namespace: dict = {}
+    exec(compile((ROOT / "plugins/doc_fragments/token_options.py").read_text(), "token_options.py", "exec"), namespace)  # pylint: disable=exec-used
+    shared = set(yaml.safe_load(namespace["ModuleDocFragment"].DOCUMENTATION)["options"])
+    specs = yaml.safe_load((ROOT / "roles/api_token/meta/argument_specs.yml").read_text())
+    return {"lookup": shared | {"output"}, "module": shared | {"fact_name"},
+            "variables": set(specs["argument_specs"]["main"]["options"])}
+
+
+def check_options(playbook: list, where: str) -> int:
+    """Every keyword of the lookup and the module, and every oauth2_* variable, names a real option; returns how many."""
+    names, checked = option_names(), 0
+
+    def walk(node):
+        nonlocal checked
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("oauth2.client_credentials.token",) and isinstance(value, dict):
+                    unknown = set(value) - names["module"]
+                    assert not unknown, "%s: the module has no option %s" % (where, unknown)
+                    checked += len(value)
+                if isinstance(key, str) and key.startswith("oauth2_"):
+                    assert key in names["variables"], "%s: %s is not a variable the collection reads" % (where, key)
+                    checked += 1
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+        elif isinstance(node, str):
+            for call in LOOKUP_CALL.finditer(node):
+                keywords = set(re.findall(r"(\w+)\s*=(?!=)", call.group("args")))
+                assert keywords <= names["lookup"], "%s: the lookup has no option %s" % (where, keywords - names["lookup"])
+                checked += len(keywords)
+
+    walk(playbook)
+    return checked
+
+
+def load_awx_injection():
+    spec = importlib.util.spec_from_file_location("awx_injection", Path(__file__).with_name("test_awx_credential.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_docsite_is_what_antsibull_docs_expects():
+    toctree = [entry for section in yaml.safe_load((DOCSITE / "extra-docs.yml").read_text())["sections"]
+               for entry in section["toctree"]]
+    assert sorted(toctree) == guides(), "extra-docs.yml lists exactly the guides in rst/"
+    links = yaml.safe_load((DOCSITE / "links.yml").read_text())
+    assert all(link["url"].startswith("https://") and link["description"] for link in links["extra_links"])
+    for name in guides():
+        assert (DOCSITE / "rst" / (name + ".rst")).read_text().splitlines()[0] == LABEL % name
+    check = subprocess.run([str(BIN / "rstcheck"), *(str(p) for p in sorted((DOCSITE / "rst").glob("*.rst")))],
+                           cwd=DOCSITE, capture_output=True, text=True, check=False)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_every_guide_is_linked_from_the_readme():
+    readme = (ROOT / "README.md").read_text()
+    missing = [name for name in guides() if "docs/docsite/rst/%s.rst" % name not in readme]
+    if missing:
+        pytest.xfail("README.md does not link %s yet (README edits come with the merge)" % ", ".join(missing))
+
+
+@pytest.mark.parametrize("guide", guides())
+def test_the_examples_of_each_guide(ansible, guide):
+    provider = ansible.provider
+    basic = provider.clients["basic"]
+    substitutions = [("https://api.example.com/v1/whoami", provider.api_url), ("https://idp.example.com", provider.issuer),
+                     ("deploy-bot", basic["client_id"])]
+
+    def real(text: str) -> str:
+        for placeholder, value in substitutions:
+            text = text.replace(placeholder, value)
+        return text
+
+    env = dict(ansible.env, PATH=str(BIN) + os.pathsep + os.environ.get("PATH", ""), CLIENT_SECRET=basic["client_secret"],
+               VAULT_PASSWORD=ansible.vault_password, REQUESTS_CA_BUNDLE=str(provider.ca_path), SSL_CERT_FILE=str(provider.ca_path))
+    outputs: List[str] = []
+
+    def bash(script: str, where: str, extra=None) -> None:
+        result = subprocess.run(["bash", "-e", "-c", script], cwd=ansible.directory, env=dict(env, **(extra or {})),
+                                capture_output=True, text=True, timeout=300, check=False)
+        outputs.append(result.stdout + result.stderr)
+        assert result.returncode == 0, "%s failed:\n%s%s" % (where, result.stdout, result.stderr)
+
+    recipes: List[Path] = []
+    ran = 0
+    for example in examples(DOCSITE / "rst" / (guide + ".rst")):
+        kind, args, where = example.marker[0], example.marker[1:], "%s.rst:%d" % (guide, example.line)
+        if kind == "file":
+            path = ansible.write(args[0], real(example.text))
+            if example.text.startswith("#!"):
+                path.chmod(0o700)
+        elif kind == "shell":
+            bash(real(example.text), where)
+            ran += 1
+        elif kind == "github-actions":
+            workflow = yaml.safe_load(example.text)
+            steps = workflow["jobs"]["deploy"]["steps"]
+            assert all("uses" in step or "run" in step for step in steps)
+            assert "oauth2.client_credentials" in " ".join(step.get("run", "") for step in steps)
+            fill = {"secrets.OAUTH2_CLIENT_SECRET": basic["client_secret"], "vars.OAUTH2_CLIENT_ID": basic["client_id"]}
+            deploy = next(step for step in steps if step.get("name") == "Deploy")
+            step_env = {name: re.sub(r"\$\{\{\s*([\w.]+)\s*\}\}", lambda m: fill[m.group(1)], real(str(value)))
+                        for name, value in deploy["env"].items()}
+            bash(real(deploy["run"]), where, step_env)
+            ran += 1
+        elif kind == "gitlab-ci":
+            job = yaml.safe_load(example.text)["deploy"]
+            assert "oauth2.client_credentials" in " ".join(job["before_script"])
+            password_file = ansible.write("gitlab-file-variable", ansible.vault_password + "\n")
+            job_env = {name: real(str(value)) for name, value in job["variables"].items()}
+            bash("\n".join(real(line) for line in job["script"]), where, dict(job_env, VAULT_PASSWORD_FILE=str(password_file)))
+            ran += 1
+        elif kind == "awx-job":
+            injection = load_awx_injection()
+            ansible.write(args[0], real(example.text))
+            private_dir = ansible.directory / ("awx-private-%d" % example.line)
+            private_dir.mkdir()
+            extra_vars, awx_env = injection.inject(injection.load_credential_type(), {
+                "issuer": provider.issuer, "client_id": basic["client_id"], "client_secret": basic["client_secret"]}, private_dir)
+            bash(" ".join(["ansible-playbook", args[0], "-e", "@" + str(extra_vars), *(real(arg) for arg in args[1:])]), where, awx_env)
+            ran += 1
+        elif kind == "same-as-injectors":
+            shipped = load_awx_injection().load_credential_type()["injectors"]
+            assert yaml.safe_load(example.text)["injectors"] == shipped, where + " differs from the shipped credential type"
+        elif kind == "execution-environment":
+            definition = yaml.safe_load(example.text)
+            assert definition["version"] == 3
+            assert "oauth2.client_credentials" in [c["name"] for c in definition["dependencies"]["galaxy"]["collections"]]
+            requirements = (ROOT / "requirements.txt").read_text()
+            assert all(name in requirements for name in ("requests", "urllib3", "PyJWT[crypto]"))
+        elif kind == "recipe":
+            assert check_options(yaml.safe_load(example.text), where) > 0, where + " uses no option of the collection"
+            recipes.append(ansible.write("recipe-%d.yml" % example.line, example.text))
+        elif kind == "parse-only":
+            assert yaml.safe_load(example.text)
+        else:
+            pytest.fail("%s: unknown example kind %r" % (where, kind))
+    if recipes:
+        bash("ansible-playbook --syntax-check " + " ".join(path.name for path in recipes), guide + " recipes")
+    assert ran or recipes, "a guide with nothing run or checked"
+    ansible.assert_no_secrets(Run("".join(outputs)))
+
+
+class Run(NamedTuple):
+    everything: str
