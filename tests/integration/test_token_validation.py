@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -158,9 +158,9 @@ class CountingTransport(Transport):
         super().__init__(ca_path=ca_path)
         self.fetched: List[str] = []
 
-    def get(self, url: str, what: str) -> HttpResponse:
+    def get(self, url: str, what: str, deadline: Optional[float] = None) -> HttpResponse:
         self.fetched.append(url)
-        return super().get(url, what)
+        return super().get(url, what, deadline)
 
 
 def core_options(provider: Provider, cache_dir: Any, **values: Any) -> ClientOptions:
