@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Makes the repository importable as ansible_collections.oauth2.client_credentials for pytest,
 and the test harness (tests/harness.py) importable as harness."""
 

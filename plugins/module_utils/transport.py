@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: oauth2.client_credentials contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """HTTPS to the provider: TLS settings, timeouts, and one readable line for every way a request can fail.
 
 requests is imported on first use, so a front end that answers from cache never pays for it.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The api_token role's own settings under their api_token_* names; the other tests keep the deprecated
 oauth2_* names, which must go on working."""
 

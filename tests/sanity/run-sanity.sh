@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Run `ansible-test sanity` for this collection on a machine that reaches PyPI but not
 # ci-files.testing.ansible.com, and where the repository may be cloned anywhere.
 #
