@@ -20,7 +20,8 @@
 #  3. Puts every installed Python 3.8-3.13 on PATH as pythonX.Y (pyenv's shims refuse
 #     versions that are not selected), so the multi-version tests (compile, import) run on
 #     each; versions that are not installed are skipped by ansible-test with a warning.
-#  4. Runs `ansible-test sanity --venv --color no` from the copy and exits with its status.
+#  4. Runs `ansible-test sanity --venv --color no` from the copy and exits with its status
+#     (ANSIBLE_TEST_COMMAND=units runs `ansible-test units` instead: tests/unit/run-units.sh).
 set -euo pipefail
 
 if [[ $# -lt 1 ]]; then
@@ -259,5 +260,5 @@ echo "Target Pythons for sanity: $(find "${python_bin}" -mindepth 1 -printf '%f\
 # --- 4. run ------------------------------------------------------------------------------
 cd "${collection_root}"
 status=0
-"${ansible_test}" sanity --venv --color no "$@" || status=$?
+"${ansible_test}" "${ANSIBLE_TEST_COMMAND:-sanity}" --venv --color no "$@" || status=$?
 exit "${status}"
