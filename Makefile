@@ -4,7 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 PROVIDER := tests/provider
 
-.PHONY: test sanity units integration demo bench soak clean
+LINT_BIN := .venv-lint/bin
+
+.PHONY: test sanity units integration demo bench soak lint release-check clean
 
 test: sanity units integration
 
@@ -37,5 +39,18 @@ bench: $(BIN)/.installed $(PROVIDER)/node_modules/.package-lock.json
 soak: $(BIN)/.installed $(PROVIDER)/node_modules/.package-lock.json
 	$(BIN)/python tests/bench/soak.py
 
+# ansible-lint (production profile, no skips) and yamllint, from their own pinned venv.
+$(LINT_BIN)/.installed: tests/requirements/lint.txt
+	$(PYTHON) -m venv .venv-lint
+	$(LINT_BIN)/python -m pip install --quiet -r tests/requirements/lint.txt
+	touch $@
+
+lint: $(LINT_BIN)/.installed
+	tests/lint/run-lint.sh $(LINT_BIN)
+
+# The changelog, the tarball's contents, install from a clean path, antsibull-docs and ansible-builder create.
+release-check: $(LINT_BIN)/.installed
+	tests/release/check-release.sh $(LINT_BIN)
+
 clean:
-	rm -rf $(VENV) .build $(PROVIDER)/node_modules .pytest_cache
+	rm -rf $(VENV) .venv-lint .ansible .build $(PROVIDER)/node_modules .pytest_cache

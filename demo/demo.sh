@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The whole collection at work against the local test provider: run by `make demo`, which starts the
 # provider and API (tests/harness.py run) and passes their addresses in OAUTH2_TEST_* variables.
 set -euo pipefail

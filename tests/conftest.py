@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Makes the repository importable as ansible_collections.oauth2.client_credentials for pytest,
 and the test harness (tests/harness.py) importable as harness."""
 
@@ -22,5 +23,8 @@ def _link_collection() -> None:
     init_plugin_loader([str(COLLECTIONS_ROOT)])
 
 
-_link_collection()
+# ansible-test units runs from an ansible_collections tree with its own collection loader, and the modules'
+# tests there cannot import ansible.plugins.
+if "ansible_pytest_collections" not in os.environ.get("PYTEST_PLUGINS", ""):
+    _link_collection()
 sys.path.insert(0, str(REPO / "tests"))

@@ -1,4 +1,5 @@
 #!/usr/bin/env python
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Run the local test identity provider (tests/provider/server.mjs).
 
 Integration tests, the demo and the benchmark need a real OAuth 2.0

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: oauth2.client_credentials contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """How the client proves who it is at the token endpoint (RFC 6749 section 2.3, RFC 7523, RFC 8705).
 
 Each method adds its credential to an outgoing token request, names the strings that must never be

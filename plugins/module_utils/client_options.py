@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: oauth2.client_credentials contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Turns the options of any front end into one validated ClientOptions.
 
 The lookup hands over what get_option() returned, the module its params; both arrive here as a

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: oauth2.client_credentials contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The token cache: one token request per credential set per token lifetime, across processes and runs.
 
 Ansible runs every (host, task) in a fresh fork, so only the file system is shared. Entries are files

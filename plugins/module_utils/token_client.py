@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: oauth2.client_credentials contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The token client: the one place where a client-credentials token is requested (RFC 6749 section 4.4).
 
 Front ends build ClientOptions, call TokenClient(options).get_token(), show its warnings, and shape the

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: oauth2.client_credentials contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """HTTPS to the provider: TLS settings, retries, one deadline, and one readable line for every way a request can fail.
 
 Retries are urllib3's Retry, mounted in requests' HTTPAdapter; _Retry adds only what it lacks: a cap on

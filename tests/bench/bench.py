@@ -1,4 +1,5 @@
 #!/usr/bin/env python
+# SPDX-License-Identifier: GPL-3.0-or-later
 """make bench: token requests and wall time of real ansible-playbook plays against the local provider.
 
 Each approach runs the same play shape (HOSTS local hosts, TASKS tasks that each use the token, FORKS

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Real parts only: the collection as ansible-galaxy builds and installs it, a real OpenID provider
 over HTTPS with a CA made for this run, and real ansible-playbook processes."""
 

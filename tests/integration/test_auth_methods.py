@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Every client authentication method against the real provider, through the lookup and the module."""
 
 from __future__ import annotations

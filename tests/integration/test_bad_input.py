@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Bad input to the lookup and the module, as users mistype it: every case fails within a second with one line that
 names the option, no traceback and no secret; a broken cache_dir costs one warning naming it, and the token still comes.
 

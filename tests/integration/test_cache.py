@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The token cache in real plays: one request per credential set across hosts, forks and runs, renewal of
 short-lived tokens, and a broken cache that only costs a warning."""
 

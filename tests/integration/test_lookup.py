@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The token lookup in real playbooks against the real provider, as users write them."""
 
 from __future__ import annotations

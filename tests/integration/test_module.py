@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The token module, the api_token role and the playbooks, in real playbooks against the real provider."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The playbooks people really write: other oauth2_* variables in scope, roles included every way, short-lived
 tokens, credentials from several places, relative paths, and the module's own arguments."""
 

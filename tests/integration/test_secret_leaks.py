@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The secret-leak suite: the lookup, the module, the role and both playbooks, failures included, at -vvvv with a
 log file, a jsonfile fact cache and the token cache on disk; then every byte they printed or left behind is searched
 for every secret and every issued token."""

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 // Test-only OAuth 2.0 client-credentials identity provider plus a tiny
 // protected API, both over HTTPS on 127.0.0.1.  It emulates the OneLogin
 // client-credentials contract closely enough for integration tests:

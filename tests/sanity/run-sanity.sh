@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Run `ansible-test sanity` for this collection on a machine that reaches PyPI but not
 # ci-files.testing.ansible.com, and where the repository may be cloned anywhere.
 #
@@ -19,7 +20,8 @@
 #  3. Puts every installed Python 3.8-3.13 on PATH as pythonX.Y (pyenv's shims refuse
 #     versions that are not selected), so the multi-version tests (compile, import) run on
 #     each; versions that are not installed are skipped by ansible-test with a warning.
-#  4. Runs `ansible-test sanity --venv --color no` from the copy and exits with its status.
+#  4. Runs `ansible-test sanity --venv --color no` from the copy and exits with its status
+#     (ANSIBLE_TEST_COMMAND=units runs `ansible-test units` instead: tests/unit/run-units.sh).
 set -euo pipefail
 
 if [[ $# -lt 1 ]]; then
@@ -258,5 +260,5 @@ echo "Target Pythons for sanity: $(find "${python_bin}" -mindepth 1 -printf '%f\
 # --- 4. run ------------------------------------------------------------------------------
 cd "${collection_root}"
 status=0
-"${ansible_test}" sanity --venv --color no "$@" || status=$?
+"${ansible_test}" "${ANSIBLE_TEST_COMMAND:-sanity}" --venv --color no "$@" || status=$?
 exit "${status}"

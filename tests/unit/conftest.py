@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A fake token endpoint on loopback: real sockets and real HTTP, scripted answers."""
 
 from __future__ import annotations

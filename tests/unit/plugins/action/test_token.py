@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The token action plugin on the controller: what it hands the module, and how it marks the result.
 
 Only the remote execution of the module is replaced; option resolution, vault decryption and result

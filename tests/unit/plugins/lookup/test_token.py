@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The lookup through Ansible's own plugin loader: where options come from, which wins, and output forms."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Client authentication: Basic encoding any decoder reads back, client assertions, keys, and which strings count as secret."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """ClientOptions: validation and normalisation shared by every front end."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The token cache: keys, margins, reuse and expiry, encryption at rest, permissions, single flight,
 and every way a broken cache must fall back to a normal token request."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """TokenClient against a fake provider on loopback: the request on the wire and every answer it can get."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Transport: the https rule, TLS settings, and one clear line for each network failure."""
 
 from __future__ import annotations

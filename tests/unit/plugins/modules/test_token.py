@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The token module run in-process against a fake provider: argument spec, check mode, result shape, errors."""
 
 from __future__ import annotations

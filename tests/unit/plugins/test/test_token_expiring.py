@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The token_expiring test: epoch seconds only, so the answer is the same in every time zone."""
 
 from __future__ import annotations
