@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A token endpoint that misbehaves on purpose: each path is one way a provider, or a proxy before it, can fail.
 
 The first part of the path names the fault; the rest is free, so each test (and each front end within one) has

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: oauth2.client_credentials contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Verifies a JWT access token (RFC 9068) with the provider's published keys, before anyone relies on its claims.
 
 PyJWT does the cryptography and the claim checks; this file decides which key and which algorithms may be used,

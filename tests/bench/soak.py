@@ -1,4 +1,5 @@
 #!/usr/bin/env python
+# SPDX-License-Identifier: GPL-3.0-or-later
 """make soak: many hosts and forks share one cached token, also while the provider restarts.
 
 Phase "steady": SOAK_HOSTS local hosts, SOAK_FORKS forks, SOAK_TASKS tasks that each take the token from the

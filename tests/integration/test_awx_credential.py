@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The AWX credential type, injected the way AWX injects it, drives the collection's own playbook with nothing else.
 
 AWX renders a custom credential type's injectors with a sandboxed Jinja environment over the credential's inputs

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Every example in docs/docsite/rst is checked, most of them by running it, so the guides cannot rot.
 
 An example is a code block preceded by an RST comment that says what to do with it (comments do not render):

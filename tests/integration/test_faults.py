@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The fault suite: every way tests/faults.py can misbehave, through the lookup and the module in real playbooks.
 
 Each case either succeeds (after retrying where a retry is right) or fails with one line that names the endpoint

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Token validation and the issuer mix-up defence against the real provider: playbooks as users write them, and
 the core driven directly where a test needs time to pass (expiry, key rotation) or a token to be forged."""
 

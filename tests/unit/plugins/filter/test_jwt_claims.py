@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The jwt_claims filter: claims for display, and errors that never repeat the value."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Discovery: the mix-up defence of OpenID Connect Discovery 1.0 section 4.3, the https rule for what the document
 publishes, and a warning when it does not list the configured auth_method."""
 

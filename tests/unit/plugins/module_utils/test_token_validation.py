@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Token validation: verify_token on its own for every check, then through TokenClient with a fake provider."""
 
 from __future__ import annotations
