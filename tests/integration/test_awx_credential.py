@@ -18,7 +18,6 @@ from types import SimpleNamespace
 
 import jinja2
 import jinja2.meta
-import pytest
 import yaml
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -129,10 +128,10 @@ def test_a_secret_client_with_an_issuer_and_characters_that_json_and_yaml_quote(
 
 def test_a_private_key_jwt_client_with_a_token_url(ansible):
     client = ansible.provider.clients["private_key"]
-    run, _ = run_get_token(ansible, {
+    run = run_get_token(ansible, {
         "token_url": ansible.provider.token_url, "client_id": client["client_id"],
         "private_key": ansible.provider.client_keys["rsa"].read_text(), "private_key_id": "rsa",
-        "auth_method": "private_key_jwt"})
+        "auth_method": "private_key_jwt"})[0]
     assert run.returncode == 0, run.output
     assert '"client_id": "cc-private-key-client"' in run.output
     ansible.assert_no_secrets(run)
