@@ -1,0 +1,197 @@
+#!/usr/bin/env python
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""What a lookup costs in each forked worker: loading it, and one call answered from the token cache.
+
+Ansible forks a worker per task and host, and the worker loads a collection lookup afresh. This prepares one
+process as ansible-playbook prepares itself (its imports, the collection installed from the tarball, one builtin
+action and lookup already loaded), then forks SAMPLES workers per lookup and times, in each, lookup_loader.get()
+and one run(). The lookups: ansible.builtin.env (the floor of a builtin), a trivial collection lookup made here
+(the floor of a collection lookup), and oauth2.client_credentials.token with a warm cache. The token lookup's
+load is then taken apart in fresh forks: parsing its documentation and fragments, and compiling the source of the
+collection modules it imports. Medians in milliseconds; raw figures go to .build/bench/lookup_load.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Callable, Dict, List
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests"))
+
+from harness import install_collection  # noqa: E402  pylint: disable=wrong-import-position
+
+WORK = REPO / ".build" / "bench" / "lookup-load"
+SAMPLES = int(os.environ.get("BENCH_SAMPLES", "25"))
+TOKEN_LOOKUP = "oauth2.client_credentials.token"
+TRIVIAL_LOOKUP = '''
+DOCUMENTATION = """
+name: trivial
+short_description: one option with env and vars
+description: [The floor of a collection lookup.]
+options:
+  greeting:
+    description: What to return.
+    type: str
+    default: hello
+    env: [{name: BENCH_TRIVIAL_GREETING}]
+    vars: [{name: bench_trivial_greeting}]
+"""
+from ansible.plugins.lookup import LookupBase
+
+
+class LookupModule(LookupBase):
+    def run(self, terms, variables=None, **kwargs):
+        self.set_options(var_options=variables, direct=kwargs)
+        return [self.get_option("greeting")]
+'''
+
+
+class _TokenEndpoint(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:  # pylint: disable=invalid-name
+        body = json.dumps({"access_token": "bench-" + "t" * 600, "token_type": "Bearer", "expires_in": 3600}).encode()
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args) -> None:  # pylint: disable=arguments-differ
+        pass
+
+
+def in_fork(work: Callable[[], Dict[str, float]]) -> Dict[str, float]:
+    """work() in a fresh child, as Ansible's worker runs a task; its timings come back through a pipe."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_end)
+        try:
+            payload = json.dumps(work()).encode()
+        except BaseException as exc:  # pylint: disable=broad-except
+            payload = json.dumps({"error": repr(exc)}).encode()
+        os.write(write_end, payload)
+        os._exit(0)  # pylint: disable=protected-access
+    os.close(write_end)
+    chunks = []
+    while True:
+        chunk = os.read(read_end, 65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(read_end)
+    os.waitpid(pid, 0)
+    result = json.loads(b"".join(chunks))
+    if "error" in result:
+        raise RuntimeError(result["error"])
+    return result
+
+
+def main() -> None:
+    WORK.mkdir(parents=True, exist_ok=True)
+    collections = install_collection(WORK / "install", Path(sys.executable).parent)
+    trivial = collections / "ansible_collections" / "bench" / "trivial" / "plugins" / "lookup"
+    trivial.mkdir(parents=True, exist_ok=True)
+    (trivial / "trivial.py").write_text(TRIVIAL_LOOKUP)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _TokenEndpoint)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    home = WORK / "home"
+    home.mkdir(exist_ok=True)
+    os.environ.update(HOME=str(home), ANSIBLE_COLLECTIONS_PATH=str(collections), ANSIBLE_HOME=str(home / ".ansible"),
+                      ANSIBLE_OAUTH2_TOKEN_URL="http://127.0.0.1:%d/token" % server.server_address[1],
+                      ANSIBLE_OAUTH2_CLIENT_ID="bench-client", ANSIBLE_OAUTH2_CLIENT_SECRET="bench-secret-of-some-length")
+
+    # What ansible-playbook has imported and loaded before it forks its first worker.
+    import ansible.cli.playbook  # noqa: F401  pylint: disable=import-outside-toplevel,unused-import
+    import ansible.executor.task_executor  # noqa: F401  pylint: disable=import-outside-toplevel,unused-import
+    from ansible.parsing.dataloader import DataLoader  # pylint: disable=import-outside-toplevel
+    from ansible.plugins.loader import action_loader, init_plugin_loader, lookup_loader  # pylint: disable=import-outside-toplevel
+    from ansible.template import Templar  # pylint: disable=import-outside-toplevel
+
+    init_plugin_loader([str(collections)])
+    loader = DataLoader()
+    templar = Templar(loader=loader)
+    action_loader.get("ansible.builtin.debug", task=None, connection=None, play_context=None, loader=loader, templar=templar,
+                      shared_loader_obj=None)
+    lookup_loader.get("ansible.builtin.file", loader=loader, templar=templar)
+
+    def load_and_call(name: str, terms: List[str]) -> Callable[[], Dict[str, float]]:
+        def work() -> Dict[str, float]:
+            started = time.perf_counter()
+            lookup = lookup_loader.get(name, loader=loader, templar=templar)
+            loaded = time.perf_counter()
+            lookup.run(terms, variables={})
+            return {"load": (loaded - started) * 1000, "call": (time.perf_counter() - loaded) * 1000}
+        return work
+
+    in_fork(load_and_call(TOKEN_LOOKUP, []))  # fills the token cache; the parent never loads the lookup
+    runs = {
+        "ansible.builtin.env": load_and_call("ansible.builtin.env", ["HOME"]),
+        "trivial collection lookup": load_and_call("bench.trivial.trivial", []),
+        TOKEN_LOOKUP + " (warm cache)": load_and_call(TOKEN_LOOKUP, []),
+    }
+    results = {name: [in_fork(work) for _sample in range(SAMPLES)] for name, work in runs.items()}
+    results["token: documentation parse"] = [in_fork(lambda: _documentation_parse(collections)) for _sample in range(SAMPLES)]
+    modules = in_fork(lambda: _imported_collection_modules(lookup_loader, loader, templar))
+    results["token: compile of imported collection modules"] = [in_fork(lambda: _compile(modules)) for _sample in range(SAMPLES)]
+    server.shutdown()
+
+    summary = {}
+    print("Per fork, medians of %d forks (ms):" % SAMPLES)
+    for name, samples in results.items():
+        parts = {part: statistics.median(sample[part] for sample in samples) for part in samples[0]}
+        summary[name] = parts
+        total = sum(value for part, value in parts.items() if part in ("load", "call"))
+        print("  %-52s %s" % (name, "  ".join("%s %.1f" % item for item in parts.items())
+                                 + ("  = %.1f" % total if "load" in parts else "")))
+    (WORK.parent / "lookup_load.json").write_text(json.dumps({"samples": SAMPLES, "medians": summary}, indent=2))
+
+
+def _documentation_parse(collections: Path) -> Dict[str, float]:
+    """The lookup's DOCUMENTATION and its fragments, through the YAML loader ansible-core uses for plugin options."""
+    import yaml  # pylint: disable=import-outside-toplevel
+    from ansible.parsing.yaml.loader import AnsibleLoader  # pylint: disable=import-outside-toplevel
+
+    root = collections / "ansible_collections" / "oauth2" / "client_credentials" / "plugins"
+    texts = [_string_constant(root / "lookup" / "token.py", "DOCUMENTATION")]
+    texts += [_string_constant(root / "doc_fragments" / "token_options.py", name) for name in ("DOCUMENTATION", "PLUGINS")]
+    started = time.perf_counter()
+    for text in texts:
+        yaml.load(text, Loader=AnsibleLoader)  # noqa: S506  pylint: disable=no-value-for-parameter
+    return {"parse": (time.perf_counter() - started) * 1000}
+
+
+def _string_constant(path: Path, name: str) -> str:
+    namespace: Dict[str, str] = {}
+    source = path.read_text()
+    start = source.index(name + " = r\"\"\"")
+    exec(source[start:source.index('"""', start + len(name) + 8) + 3], namespace)  # pylint: disable=exec-used
+    return namespace[name]
+
+
+def _imported_collection_modules(lookup_loader, loader, templar) -> Dict[str, List[str]]:
+    before = set(sys.modules)
+    lookup_loader.get(TOKEN_LOOKUP, loader=loader, templar=templar).run([], variables={})
+    paths = [getattr(sys.modules[name], "__file__", None) for name in set(sys.modules) - before
+             if name.startswith("ansible_collections.oauth2.")]
+    return {"paths": sorted(path for path in paths if path and path.endswith(".py"))}
+
+
+def _compile(modules: Dict[str, List[str]]) -> Dict[str, float]:
+    sources = [(path, Path(path).read_text()) for path in modules["paths"]]
+    started = time.perf_counter()
+    for path, source in sources:
+        compile(source, path, "exec", dont_inherit=True)
+    return {"compile": (time.perf_counter() - started) * 1000, "files": len(sources)}
+
+
+if __name__ == "__main__":
+    main()
