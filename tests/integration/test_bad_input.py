@@ -335,7 +335,7 @@ def judge(pairs: List[Pair], outcomes: Dict[str, Outcome], floors: List[float], 
 
 def test_bad_input_fails_fast_and_clearly(ansible, capsys):
     prepare_files(ansible)
-    secrets = [ansible.vault_password, *MARKERS.values(), *(c["client_secret"] for c in ansible.provider.clients.values())]
+    secrets = [ansible.vault_password, *MARKERS.values(), *ansible.client_secrets()]
     tally = Tally()
     runs = []
     # Each front end's own playbook, and a last one with no vault password, which only its credentials_file case needs.
