@@ -78,8 +78,8 @@ lint:  ## placeholder: ansible-lint and friends, to be filled in
 docs:  ## placeholder: the collection's documentation, to be filled in
 	@echo "make docs: not set up yet" >&2
 
-build: $(VENV)/bin/.installed  ## the collection tarball, as ansible-galaxy builds it, into .build/dist
-	$(BIN)/ansible-galaxy collection build --force --output-path .build/dist
+build: $(MATRIX)/ansible-$(NEWEST)/.installed  ## the collection tarball, as ansible-galaxy builds it, into .build/dist
+	$(MATRIX)/ansible-$(NEWEST)/bin/ansible-galaxy collection build --force --output-path .build/dist
 
 demo: $(VENV)/bin/.installed $(NODE_MODULES)  ## local provider and API, the playbooks by FQCN on four local hosts
 	$(BIN)/python tests/harness.py run --workdir .build/demo/provider -- demo/demo.sh
