@@ -12,6 +12,7 @@ from ansible import constants as C
 from ansible.errors import AnsibleActionFail, AnsibleError
 from ansible.plugins.action import ActionBase
 from ansible.plugins.loader import lookup_loader
+from ansible.release import __version__ as ansible_version
 from ansible.utils.display import Display
 
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import DEFAULT_FACT_NAME, ClientOptions
@@ -23,6 +24,8 @@ try:
 except ImportError:  # ansible-core before 2.22: the censored result is the protection
     register_secret = None
 
+display = Display()
+CORE_LINE = tuple(int(part) for part in ansible_version.split(".")[:2])
 MODULE = "oauth2.client_credentials.token"
 MODULE_ONLY_ARGS = ("fact_name",)
 # Read on the controller, their content is in the other options now: the files themselves never travel to the target.
@@ -48,7 +51,10 @@ class ActionModule(ActionBase):
             # expand there); files are left to the module, which reads them where it runs.
             ClientOptions.from_mapping(options.values, local_files=False)
         except OAuth2Error as exc:
-            raise AnsibleActionFail(str(exc)) from None
+            failure = AnsibleActionFail(str(exc))
+            # Before ansible-core 2.19 it carries the traceback of the error being handled, and callbacks show that.
+            failure.result.pop("exception", None)
+            raise failure from None
         # Its values are in the options now; the credentials file itself never travels to the target.
         module_args = {name: value for name, value in options.values.items() if value is not None and name not in CONTROLLER_ONLY}
         result.update(self._execute_module(module_name=MODULE, module_args=dict(module_args, **passthrough), task_vars=task_vars))
@@ -65,6 +71,10 @@ class ActionModule(ActionBase):
             self._censor(result)
         if warnings:
             result["warnings"] = warnings + result.get("warnings", [])
+        if result.get("_ansible_no_log") and CORE_LINE < (2, 19):
+            # ansible-core before 2.19 drops a censored result's warnings on the way to the callbacks: say them here.
+            for warning in result.get("warnings", []):
+                display.warning(warning)
         return result
 
     @staticmethod

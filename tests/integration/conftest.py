@@ -22,6 +22,10 @@ from harness import TIMEZONES, Provider, install_collection
 
 BIN = Path(sys.executable).parent
 JWT_PATTERN = re.compile(r"eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+")
+# The one Ansible setting the version matrix of make test varies; every other ANSIBLE_* of the caller is dropped.
+PASSED_THROUGH = ("ANSIBLE_INJECT_FACT_VARS",)
+# Set by make for the newest ansible-core line: a deprecation there is one the collection or its documented usage causes.
+FAIL_ON_DEPRECATION = os.environ.get("OAUTH2_TEST_FAIL_ON_DEPRECATION") == "1"
 
 
 @pytest.fixture(scope="session")
@@ -61,7 +65,7 @@ class Ansible:
         self.vault_password_file = directory / "vault-pass.txt"
         self.vault_password_file.write_text(self.vault_password + "\n")
         self.log_path = directory / "ansible.log"
-        self.env = {key: value for key, value in os.environ.items() if not key.startswith("ANSIBLE_")}
+        self.env = {key: value for key, value in os.environ.items() if not key.startswith("ANSIBLE_") or key in PASSED_THROUGH}
         self.env.update(
             ANSIBLE_COLLECTIONS_PATH=str(collections),
             ANSIBLE_LOG_PATH=str(self.log_path),
@@ -119,6 +123,7 @@ class Ansible:
         result = subprocess.run(command, cwd=self.directory, env=dict(self.env, **(env or {})),
                                 capture_output=True, text=True, timeout=300, check=False)
         log = self.log_path.read_text() if self.log_path.exists() else ""
+        no_deprecations(result.stdout + result.stderr)
         return Run(result.returncode, result.stdout + result.stderr, log)
 
     def client_secrets(self) -> list:
@@ -136,8 +141,18 @@ class Ansible:
             assert value not in run.everything, "a secret leaked into the output or the log"
 
     def command(self, argv: Sequence[str]) -> subprocess.CompletedProcess:
-        return subprocess.run([str(BIN / argv[0]), *argv[1:]], cwd=self.directory, env=self.env,
-                              capture_output=True, text=True, check=False)
+        result = subprocess.run([str(BIN / argv[0]), *argv[1:]], cwd=self.directory, env=self.env,
+                                capture_output=True, text=True, check=False)
+        no_deprecations(result.stdout + result.stderr)
+        return result
+
+
+def no_deprecations(output: str) -> None:
+    """Fail on a [DEPRECATION WARNING] where make asks for it; only the warning lines are shown, never the whole output."""
+    if FAIL_ON_DEPRECATION and "[DEPRECATION WARNING]" in output:
+        lines = output.splitlines()
+        shown = [line for n, line in enumerate(lines) if "[DEPRECATION WARNING]" in "".join(lines[max(0, n - 2):n + 1])]
+        pytest.fail("ansible-core reported a deprecation:\n" + "\n".join(shown), pytrace=False)
 
 
 @pytest.fixture

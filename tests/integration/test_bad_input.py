@@ -15,10 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
+from ansible.release import __version__ as ansible_version
+
 PLAY = "bad input"
 LIMIT_SECONDS = 1.0
 MARKER = "SECRET-MARKER"
 FIFO_HOLDER = "fifo-holder"
+# Before ansible-core 2.19 a module argument "{{ 42 }}" templates to the string "42", which is a good scope.
+CORE_LINE = tuple(int(part) for part in ansible_version.split(".")[:2])
 # Values of secret-like options; vault-encrypted in secrets.yml, so only the plugins could ever show them.
 MARKERS = {"marker_nested": MARKER + "-1-nested", "marker_listed": MARKER + "-2-listed", "marker_scope": MARKER + "-3-scope",
            "marker_extra": MARKER + "-4-extra", "marker_reserved": MARKER + "-5-reserved", "marker_file": MARKER + "-6-file"}
@@ -243,7 +247,7 @@ class Tally:
         lines = ["bad-input suite: %d cases tried, %d passed (lookup %d, module %d)" % (
             self.tried, sum(self.passed.values()), self.passed["lookup"], self.passed["module"])]
         if self.not_applicable:
-            lines[0] += ", %d not applicable (not root): %s" % (len(self.not_applicable), ", ".join(self.not_applicable))
+            lines[0] += ", %d not applicable here: %s" % (len(self.not_applicable), ", ".join(self.not_applicable))
         lines.append("bad-input timing: slowest case %.2f s (%s); floor per task: debug %s s, ping module %s s%s" % (
             self.slowest[0], self.slowest[1], _seconds(self.floors["debug"]), _seconds(self.floors["ping"]),
             "; timed again after a slow first run: " + ", ".join(self.retimed) if self.retimed else ""))
@@ -347,7 +351,8 @@ def test_bad_input_fails_fast_and_clearly(ansible, capsys):
         for front_end in ("lookup", "module")]
     plays.append(([("lookup", no_password), ("module", no_password)], {"vars_files": "[]", "vault": False}))
     for pairs, options in plays:
-        applicable = [(f, c) for f, c in pairs if not (c.name.endswith("owned by another user") and os.getuid() != 0)]
+        applicable = [(f, c) for f, c in pairs if not (c.name.endswith("owned by another user") and os.getuid() != 0)
+                      and not (f == "module" and c.name == "scope a number" and CORE_LINE < (2, 19))]
         tally.not_applicable += ["%s: %s" % (f, c.name) for f, c in pairs if (f, c) not in applicable]
         requests = ansible.provider.token_requests()
         run, outcomes, floors, stray = run_cases(ansible, applicable, **options)

@@ -8,8 +8,12 @@ import shutil
 
 import pytest
 import yaml
+from ansible.release import __version__ as ansible_version
 
 from harness import TESTS_DIR
+
+# The ansible-core line that runs the playbooks: the one installed beside this pytest (conftest's BIN).
+CORE_LINE = tuple(int(part) for part in ansible_version.split(".")[:2])
 
 # A play on the controller with vault_creds.yml, and the start of a token module task against the provider.
 ON_LOCALHOST = """
@@ -193,7 +197,8 @@ def test_refused_client_says_where_id_and_secret_came_from(ansible):
     assert 'client_secret_post %s", "oauth2_error": "invalid_client"}' % origins in output, "the module's line too"
     warning = ("credentials_file %s sets client_id, but the value from environment variable ANSIBLE_OAUTH2_CLIENT_ID is used"
                % (ansible.directory / "files" / "creds.yml"))
-    assert warning in output, run.output
+    # Before ansible-core 2.19 warnings are wrapped at 80 columns, and a path may break after any hyphen in it.
+    assert "".join(warning.split()) in "".join(output.split()), run.output
     ansible.assert_no_secrets(run)
 
 
@@ -296,8 +301,10 @@ def test_loop_label_keeps_secrets_of_loop_items_out_of_a_failure(ansible):
                         client_id=item.id, client_secret=item.secret) | length }}"
       loop: "{{ clients }}"
 %s"""
+    # Before ansible-core 2.19 a lookup error fails the whole task before any item is shown: no label, no secret.
+    shows_items = CORE_LINE >= (2, 19)
     labelled = ansible.playbook(play % "      loop_control:\n        label: \"{{ item.name }}\"\n")
-    assert labelled.returncode == 2 and "(item=api)" in labelled.output and "invalid_client" in labelled.output
+    assert labelled.returncode == 2 and ("(item=api)" in labelled.output) == shows_items and "invalid_client" in labelled.output
     ansible.assert_no_secrets(labelled, wrong)
     unlabelled = ansible.playbook(play % "")
-    assert unlabelled.returncode == 2 and wrong in unlabelled.output, "the exception the README documents"
+    assert unlabelled.returncode == 2 and (wrong in unlabelled.output) == shows_items, "the exception the README documents"

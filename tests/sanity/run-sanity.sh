@@ -44,7 +44,8 @@ if [[ ! -x "${helper_python}" ]]; then
 fi
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
-build_root="${repo_root}/.build/sanity"
+# SANITY_BUILD_ROOT: a copy of its own for each ansible-core line, so that two lines can run side by side.
+build_root="${SANITY_BUILD_ROOT:-${repo_root}/.build/sanity}"
 collection_root="${build_root}/ansible_collections/oauth2/client_credentials"
 
 # --- 1. pip bootstrap script -----------------------------------------------------------

@@ -81,8 +81,9 @@ def test_oauth2_variables_and_environment_are_read_like_the_lookup(monkeypatch):
 
 
 def test_unknown_argument_fails_before_anything_runs():
-    with pytest.raises(AnsibleActionFail, match=r"Unknown option colour for oauth2.client_credentials.token: the options are audience, "):
+    with pytest.raises(AnsibleActionFail, match=r"Unknown option colour for oauth2.client_credentials.token: the options are audience, ") as caught:
         run_action({"token_url": "https://idp/token", "colour": "blue"})
+    assert "exception" not in caught.value.result, "a refused option is no crash: no traceback in the task result"
 
 
 def test_refusal_says_where_the_credentials_came_from(monkeypatch):

@@ -10,7 +10,9 @@ from ansible.errors import AnsibleError
 from ansible.parsing.dataloader import DataLoader
 from ansible.parsing.vault import VaultLib, VaultSecret
 from ansible.plugins.loader import lookup_loader
-from ansible.template import Templar, trust_as_template
+from ansible.template import Templar
+
+from ansible_compat import trust_as_template
 
 SECRET = "lookup-Secret:+%= value"
 VAULT_PASSWORD = b"unit-vault-password"

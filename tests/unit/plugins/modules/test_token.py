@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
 
+from ansible_compat import patch_module_args
 from ansible_collections.oauth2.client_credentials.plugins.modules import token as token_module
 
 SECRET = "module-Secret-Value-42"
