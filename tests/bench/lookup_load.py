@@ -150,8 +150,8 @@ def main() -> None:
         parts = {part: statistics.median(sample[part] for sample in samples) for part in samples[0]}
         summary[name] = parts
         total = sum(value for part, value in parts.items() if part in ("load", "call"))
-        print("  %-52s %s" % (name, "  ".join("%s %.1f" % item for item in parts.items())
-                                 + ("  = %.1f" % total if "load" in parts else "")))
+        figures = "  ".join("%s %.1f" % item for item in parts.items()) + ("  = %.1f" % total if "load" in parts else "")
+        print("  %-52s %s" % (name, figures))
     (WORK.parent / "lookup_load.json").write_text(json.dumps({"samples": SAMPLES, "medians": summary}, indent=2))
 
 
