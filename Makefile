@@ -78,14 +78,14 @@ $(LINT_BIN)/.installed: tests/requirements/lint.txt
 	$(LINT_BIN)/python -m pip install --quiet -r tests/requirements/lint.txt
 	touch $@
 
-lint: $(LINT_BIN)/.installed  ## yamllint and ansible-lint (production profile, no skips) on roles/ and playbooks/
+lint: $(LINT_BIN)/.installed  ## yamllint, rstcheck of the guides, ansible-lint (production profile, no skips) on roles/ and playbooks/
 	tests/lint/run-lint.sh $(LINT_BIN)
 
 release-check: $(LINT_BIN)/.installed  ## changelog, tarball contents, install from a clean path, antsibull-docs, ansible-builder create
 	tests/release/check-release.sh $(LINT_BIN)
 
 docs: $(VENV)/bin/.installed $(NODE_MODULES)  ## the guides: rstcheck, and every example run against the local provider
-	$(BIN)/rstcheck docs/docsite/rst/*.rst
+	cd docs/docsite && $(CURDIR)/$(BIN)/rstcheck rst/*.rst
 	$(BIN)/python -m pytest -p no:cacheprovider tests/integration/test_docs_examples.py tests/integration/test_awx_credential.py -q
 
 build: $(MATRIX)/ansible-$(NEWEST)/.installed  ## the collection tarball, as ansible-galaxy builds it, into .build/dist

@@ -126,9 +126,6 @@ def test_the_docsite_is_what_antsibull_docs_expects():
     assert all(link["url"].startswith("https://") and link["description"] for link in links["extra_links"])
     for name in guides():
         assert (DOCSITE / "rst" / (name + ".rst")).read_text().splitlines()[0] == LABEL % name
-    check = subprocess.run([str(BIN / "rstcheck"), *(str(p) for p in sorted((DOCSITE / "rst").glob("*.rst")))],
-                           cwd=DOCSITE, capture_output=True, text=True, check=False)
-    assert check.returncode == 0, check.stdout + check.stderr
 
 
 def test_every_guide_is_linked_from_the_readme():

@@ -19,4 +19,6 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 # ansible-lint runs ansible-galaxy and ansible-playbook --syntax-check: the venv's own, not others on PATH.
 export PATH="${bin}:${PATH}"
 "${bin}/yamllint" --strict .
+# The guides: valid reStructuredText (their examples are run by tests/integration/test_docs_examples.py).
+(cd docs/docsite && "${bin}/rstcheck" rst/*.rst)
 "${bin}/ansible-lint" --profile production roles/ playbooks/
