@@ -58,16 +58,23 @@ def refresh_margin(expires_in: Optional[int], configured: Optional[float]) -> fl
     return min(MAX_REFRESH_MARGIN, REFRESH_FRACTION * (expires_in or 0))
 
 
+def hkdf_sha256(secret: bytes, salt: bytes, info: bytes, length: int) -> bytes:
+    """HKDF with HMAC-SHA256 (RFC 5869), from the standard library: every forked worker derives its keys once, and
+    cryptography's HKDF costs that worker a first-use setup several times the derivation itself."""
+    pseudorandom_key = hmac.new(salt, secret, hashlib.sha256).digest()
+    output, block = b"", b""
+    for counter in range(1, -(-length // hashlib.sha256().digest_size) + 1):
+        block = hmac.new(pseudorandom_key, block + info + bytes((counter,)), hashlib.sha256).digest()
+        output += block
+    return output[:length]
+
+
 class CacheKeys:
     """The names and the encryption key of one credential set's entries, derived from its secret and the user key."""
 
     def __init__(self, secret: str, identity: Sequence[Any], user_key: bytes) -> None:
-        from cryptography.hazmat.primitives import hashes  # pylint: disable=import-outside-toplevel
-        from cryptography.hazmat.primitives.kdf.hkdf import HKDF  # pylint: disable=import-outside-toplevel
-
         # The user key as HKDF salt: without the key file, a copied cache cannot be used to test guesses of the secret.
-        material = HKDF(algorithm=hashes.SHA256(), length=64, salt=user_key,
-                        info=b"oauth2.client_credentials token cache v2 name+encryption").derive(secret.encode("utf-8"))
+        material = hkdf_sha256(secret.encode("utf-8"), user_key, b"oauth2.client_credentials token cache v2 name+encryption", 64)
         self._name_key, self.encryption_key = material[:32], material[32:]
         self.identity = json.dumps(list(identity), separators=(",", ":"), sort_keys=True).encode("utf-8")
 

@@ -103,6 +103,29 @@ def test_names_depend_on_the_user_key():
     assert identity(user_key=b"a" * 32) != identity(user_key=b"b" * 32)
 
 
+# RFC 5869 appendix A, test cases 1 (with salt and info) and 3 (empty salt and info).
+HKDF_VECTORS = [
+    (bytes(range(13)), bytes(range(0xf0, 0xfa)), 42,
+     "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865"),
+    (b"", b"", 42, "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8"),
+]
+
+
+@pytest.mark.parametrize("salt, info, length, expected", HKDF_VECTORS)
+def test_key_derivation_matches_rfc_5869(salt, info, length, expected):
+    assert token_cache.hkdf_sha256(b"\x0b" * 22, salt, info, length).hex() == expected
+
+
+def test_key_derivation_matches_cryptography_for_cache_keys():
+    """Entries written by earlier versions, which derived their keys with cryptography's HKDF, stay readable."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    info = b"oauth2.client_credentials token cache v2 name+encryption"
+    expected = HKDF(algorithm=hashes.SHA256(), length=64, salt=b"k" * 32, info=info).derive(SECRET.encode())
+    assert token_cache.hkdf_sha256(SECRET.encode(), b"k" * 32, info, 64) == expected
+
+
 @pytest.mark.parametrize("expires_in, configured, margin", [
     (600, None, 60), (100, None, 10), (5, None, 0.5), (3600, None, 60), (None, None, 0), (600, 5, 5), (5, 0, 0),
 ])
