@@ -94,9 +94,10 @@ build: $(MATRIX)/ansible-$(NEWEST)/.installed  ## the collection tarball, as ans
 demo: $(VENV)/bin/.installed $(NODE_MODULES)  ## local provider and API, the playbooks by FQCN on four local hosts
 	$(BIN)/python tests/harness.py run --workdir .build/demo/provider -- demo/demo.sh
 
-bench: $(VENV)/bin/.installed $(NODE_MODULES)  ## not in make test: the lookup's cost per forked worker, then token requests and wall time per approach
-	$(BIN)/python tests/bench/lookup_load.py
-	$(BIN)/python tests/bench/bench.py
+# The lookup's load cost on the newest and the oldest line (their YAML loaders differ), the plays on the newest.
+bench: $(addprefix $(MATRIX)/ansible-,$(addsuffix /.installed,$(LINES))) $(NODE_MODULES)  ## not in make test: the lookup's cost per forked worker, then token requests and wall time per approach
+	@set -e; for line in $(NEWEST) $(OLDEST); do $(MATRIX)/ansible-$$line/bin/python tests/bench/lookup_load.py; done
+	$(MATRIX)/ansible-$(NEWEST)/bin/python tests/bench/bench.py
 
 soak: $(VENV)/bin/.installed $(NODE_MODULES)  ## not in make test: 200 hosts x 50 forks on one cached token, then across a provider restart
 	$(BIN)/python tests/bench/soak.py

@@ -6,19 +6,27 @@ Ansible forks a worker per task and host, and the worker loads a collection look
 process as ansible-playbook prepares itself (its imports, the collection installed from the tarball, one builtin
 action and lookup already loaded), then forks SAMPLES workers per lookup and times, in each, lookup_loader.get()
 and one run(). The lookups: ansible.builtin.env (the floor of a builtin), a trivial collection lookup made here
-(the floor of a collection lookup), and oauth2.client_credentials.token with a warm cache. The token lookup's
-load is then taken apart in fresh forks: parsing its documentation and fragments, and compiling the source of the
-collection modules it imports. Medians in milliseconds; raw figures go to .build/bench/lookup_load.json.
+(the floor of a collection lookup), the same with the token lookup's documentation (the floor of that
+documentation), and oauth2.client_credentials.token with a warm cache. The token lookup's load is then taken apart in
+fresh forks: parsing its documentation and fragments, and compiling the source of the collection modules it imports.
+Medians in milliseconds; raw figures go to .build/bench/lookup_load-<ansible-core version>.json.
+
+The parent collects its garbage before each fork. Every fork of one parent starts from the same collector counters,
+so without that either every fork or none would pay a full collection of the parent's heap (30 ms and more, copying
+its pages), depending only on where the parent's cycle stood. The play benchmark pays collections as they fall.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import os
+import platform
 import statistics
 import sys
 import threading
 import time
+import warnings
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Callable, Dict, List
@@ -31,6 +39,15 @@ from harness import install_collection  # noqa: E402  pylint: disable=wrong-impo
 WORK = REPO / ".build" / "bench" / "lookup-load"
 SAMPLES = int(os.environ.get("BENCH_SAMPLES", "25"))
 TOKEN_LOOKUP = "oauth2.client_credentials.token"
+TRIVIAL_BODY = '''
+from ansible.plugins.lookup import LookupBase
+
+
+class LookupModule(LookupBase):
+    def run(self, terms, variables=None, **kwargs):
+        self.set_options(var_options=variables, direct=kwargs)
+        return [self.get_option("greeting")]
+'''
 TRIVIAL_LOOKUP = '''
 DOCUMENTATION = """
 name: trivial
@@ -44,14 +61,7 @@ options:
     env: [{name: BENCH_TRIVIAL_GREETING}]
     vars: [{name: bench_trivial_greeting}]
 """
-from ansible.plugins.lookup import LookupBase
-
-
-class LookupModule(LookupBase):
-    def run(self, terms, variables=None, **kwargs):
-        self.set_options(var_options=variables, direct=kwargs)
-        return [self.get_option("greeting")]
-'''
+''' + TRIVIAL_BODY
 
 
 class _TokenEndpoint(BaseHTTPRequestHandler):
@@ -71,6 +81,7 @@ class _TokenEndpoint(BaseHTTPRequestHandler):
 def in_fork(work: Callable[[], Dict[str, float]]) -> Dict[str, float]:
     """work() in a fresh child, as Ansible's worker runs a task; its timings come back through a pipe."""
     read_end, write_end = os.pipe()
+    gc.collect()
     pid = os.fork()
     if pid == 0:
         os.close(read_end)
@@ -96,11 +107,14 @@ def in_fork(work: Callable[[], Dict[str, float]]) -> Dict[str, float]:
 
 
 def main() -> None:
+    # The token endpoint's thread only serves requests; a child never touches it, so forking beside it is safe here.
+    warnings.filterwarnings("ignore", message="This process .* is multi-threaded", category=DeprecationWarning)
     WORK.mkdir(parents=True, exist_ok=True)
     collections = install_collection(WORK / "install", Path(sys.executable).parent)
     trivial = collections / "ansible_collections" / "bench" / "trivial" / "plugins" / "lookup"
     trivial.mkdir(parents=True, exist_ok=True)
     (trivial / "trivial.py").write_text(TRIVIAL_LOOKUP)
+    (trivial / "same_documentation.py").write_text(_same_documentation(collections))
     server = ThreadingHTTPServer(("127.0.0.1", 0), _TokenEndpoint)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     home = WORK / "home"
@@ -114,6 +128,7 @@ def main() -> None:
     import ansible.executor.task_executor  # noqa: F401  pylint: disable=import-outside-toplevel,unused-import
     from ansible.parsing.dataloader import DataLoader  # pylint: disable=import-outside-toplevel
     from ansible.plugins.loader import action_loader, init_plugin_loader, lookup_loader  # pylint: disable=import-outside-toplevel
+    from ansible.release import __version__ as ansible_version  # pylint: disable=import-outside-toplevel
     from ansible.template import Templar  # pylint: disable=import-outside-toplevel
 
     init_plugin_loader([str(collections)])
@@ -136,6 +151,7 @@ def main() -> None:
     runs = {
         "ansible.builtin.env": load_and_call("ansible.builtin.env", ["HOME"]),
         "trivial collection lookup": load_and_call("bench.trivial.trivial", []),
+        "trivial body, the token lookup's documentation": load_and_call("bench.trivial.same_documentation", []),
         TOKEN_LOOKUP + " (warm cache)": load_and_call(TOKEN_LOOKUP, []),
     }
     results = {name: [in_fork(work) for _sample in range(SAMPLES)] for name, work in runs.items()}
@@ -145,14 +161,21 @@ def main() -> None:
     server.shutdown()
 
     summary = {}
-    print("Per fork, medians of %d forks (ms):" % SAMPLES)
+    print("Per fork, medians of %d forks (ms), ansible-core %s, Python %s:" % (SAMPLES, ansible_version, platform.python_version()))
     for name, samples in results.items():
         parts = {part: statistics.median(sample[part] for sample in samples) for part in samples[0]}
         summary[name] = parts
         total = sum(value for part, value in parts.items() if part in ("load", "call"))
         figures = "  ".join("%s %.1f" % item for item in parts.items()) + ("  = %.1f" % total if "load" in parts else "")
         print("  %-52s %s" % (name, figures))
-    (WORK.parent / "lookup_load.json").write_text(json.dumps({"samples": SAMPLES, "medians": summary}, indent=2))
+    (WORK.parent / ("lookup_load-%s.json" % ansible_version)).write_text(json.dumps({"samples": SAMPLES, "medians": summary}, indent=2))
+
+
+def _same_documentation(collections: Path) -> str:
+    """A lookup with the token lookup's documentation, fragments included, and a body that does nothing."""
+    source = (collections / "ansible_collections" / "oauth2" / "client_credentials" / "plugins" / "lookup" / "token.py").read_text()
+    documentation = "DOCUMENTATION = r\"\"\"" + _string_constant_text(source, "DOCUMENTATION") + "\"\"\"\n"
+    return documentation.replace("name: token", "name: same_documentation", 1) + TRIVIAL_BODY.replace('"greeting"', '"output"')
 
 
 def _documentation_parse(collections: Path) -> Dict[str, float]:
@@ -170,11 +193,13 @@ def _documentation_parse(collections: Path) -> Dict[str, float]:
 
 
 def _string_constant(path: Path, name: str) -> str:
-    namespace: Dict[str, str] = {}
-    source = path.read_text()
-    start = source.index(name + " = r\"\"\"")
-    exec(source[start:source.index('"""', start + len(name) + 8) + 3], namespace)  # pylint: disable=exec-used
-    return namespace[name]
+    return _string_constant_text(path.read_text(), name)
+
+
+def _string_constant_text(source: str, name: str) -> str:
+    """The value of a raw triple-quoted string constant NAME in Python source."""
+    start = source.index(name + " = r\"\"\"") + len(name) + 7
+    return source[start:source.index('"""', start)]
 
 
 def _imported_collection_modules(lookup_loader, loader, templar) -> Dict[str, List[str]]:
