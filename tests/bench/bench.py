@@ -73,7 +73,6 @@ PLAYS = {
 }
 
 
-
 def call_api(header: str) -> str:
     """API_CALLS tasks that call the protected API with the given Authorization header expression."""
     return "".join(
