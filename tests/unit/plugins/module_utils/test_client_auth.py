@@ -195,3 +195,10 @@ def test_a_client_certificate_without_a_secret_means_tls_client_auth(tmp_path):
     with_secret = authenticate(client_id="cid", client_secret=SPECIAL_SECRET, client_cert=str(tmp_path / "client.pem"),
                                client_key=str(tmp_path / "client-key.pem"))[2]
     assert with_secret["Authorization"].startswith("Basic "), "a certificate beside a secret binds the token, Basic still authenticates"
+
+
+def test_a_client_key_given_as_text_keys_the_cache_and_is_never_shown(tmp_path):
+    (tmp_path / "client.pem").write_text("certificate")
+    key = pem(KEYS["P-256"][0])
+    auth, form, _headers = authenticate(client_id="cid", client_cert=str(tmp_path / "client.pem"), client_key_content=key)
+    assert form == {"client_id": "cid"} and auth.cache_secret() == key and key in auth.sensitive_values()
