@@ -94,7 +94,11 @@ options:
     type: str
   client_key:
     description:
-      - The PEM private key file of O(client_cert), unencrypted. Found like O(client_cert).
+      - The PEM private key file of O(client_cert), without a passphrase. Found like O(client_cert).
+      - The file may be encrypted with C(ansible-vault encrypt); it is then read and decrypted on the controller with the
+        play's vault secrets and reaches the module only as the C(no_log) option O(client_key_content), never as a
+        readable file on a target.
+      - An unencrypted file is read where the plugin or module runs.
     type: str
   client_key_content:
     description:
