@@ -48,8 +48,8 @@ options:
         never travels.
       - V(private_key_jwt) sends a C(client_assertion) JWT signed with O(private_key) or O(private_key_path); the provider
         knows only the public key.
-      - V(tls_client_auth) authenticates with O(client_cert) and O(client_key) on the TLS connection (RFC 8705, mutual TLS)
-        and sends only C(client_id).
+      - V(tls_client_auth) authenticates with O(client_cert) and its key (O(client_key) or O(client_key_content)) on the
+        TLS connection (RFC 8705, mutual TLS) and sends only C(client_id).
       - When not set, V(private_key_jwt) if a private key is given, else V(tls_client_auth) if a client certificate is
         given and no secret, else V(client_secret_basic).
     type: str
@@ -87,14 +87,25 @@ options:
     type: str
   client_cert:
     description:
-      - A PEM certificate file to present on the TLS connection, with O(client_key). Required for
+      - A PEM certificate file to present on the TLS connection, with O(client_key) or O(client_key_content). Required for
         O(auth_method=tls_client_auth), and usable with the other methods for certificate-bound tokens.
       - A relative path is searched on the controller like O(credentials_file); an absolute path is read where the
         plugin or module runs.
     type: str
   client_key:
     description:
-      - The PEM private key file of O(client_cert), unencrypted. Found like O(client_cert).
+      - The PEM private key file of O(client_cert), without a passphrase. Found like O(client_cert).
+      - The file may be encrypted with C(ansible-vault encrypt); it is then read and decrypted on the controller with the
+        play's vault secrets and reaches the module only as the C(no_log) option O(client_key_content), never as a
+        readable file on a target.
+      - An unencrypted file is read where the plugin or module runs.
+    type: str
+  client_key_content:
+    description:
+      - The private key of O(client_cert) as PEM text, instead of O(client_key). Keep it in Ansible Vault.
+      - Python's TLS reads keys from files only, so it is written to a private temporary file (mode 0600) where the
+        plugin or module runs, for the duration of each request, and removed after it.
+      - Never shown in messages, warnings or task output.
     type: str
   scope:
     description:
@@ -334,6 +345,11 @@ options:
         key: client_key
     vars:
       - name: oauth2_client_key
+  client_key_content:
+    env:
+      - name: ANSIBLE_OAUTH2_CLIENT_KEY_CONTENT
+    vars:
+      - name: oauth2_client_key_content
   scope:
     env:
       - name: ANSIBLE_OAUTH2_SCOPE

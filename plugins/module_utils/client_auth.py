@@ -170,6 +170,9 @@ class TlsClientAuth(ClientAuth):
     def authenticate(self, form: List[Tuple[str, str]], headers: Dict[str, str], endpoint: str) -> None:
         form.append(("client_id", self.client_id))
 
+    def sensitive_values(self) -> Tuple[str, ...]:
+        return (self._client_key_material,)
+
     def cache_secret(self) -> str:
         return self._client_key_material
 
@@ -189,6 +192,8 @@ def client_auth_for(options: Any) -> ClientAuth:
     if method == "private_key_jwt":
         return PrivateKeyJwt(options.client_id, options.private_key, options.private_key_passphrase, options.client_assertion_algorithm,
                              options.client_assertion_audience, options.private_key_id)
+    if options.client_key_content:
+        return TlsClientAuth(options.client_id, options.client_key_content)
     try:
         with open(options.client_key, "rb") as handle:
             key_material = handle.read().decode("utf-8", "replace")

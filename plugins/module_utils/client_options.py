@@ -48,6 +48,7 @@ CLIENT_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
     "client_assertion_audience": {"type": "str"},
     "client_cert": {"type": "str"},
     "client_key": {"type": "str", "no_log": False},
+    "client_key_content": {"type": "str", "no_log": True},
     "scope": {"type": "list", "elements": "str"},
     "resource": {"type": "list", "elements": "str"},
     "audience": {"type": "str"},
@@ -94,6 +95,7 @@ class ClientOptions:
     client_assertion_audience: Optional[str] = None
     client_cert: Optional[str] = None
     client_key: Optional[str] = None
+    client_key_content: Optional[str] = field(default=None, repr=False)
     scope: Tuple[str, ...] = ()
     resource: Tuple[str, ...] = ()
     audience: Optional[str] = None
@@ -127,8 +129,13 @@ class ClientOptions:
         private_key = _optional_text(options, "private_key", strip=False) or (
             _file_text(_optional_path(options, "private_key_path"), "private_key_path") if local_files else _optional_text(options, "private_key_path"))
         client_cert, client_key = _optional_path(options, "client_cert"), _optional_path(options, "client_key")
-        if bool(client_cert) != bool(client_key):
-            raise OAuth2Error("client_cert and client_key go together: give both, the PEM certificate and its private key.")
+        client_key_content = _optional_text(options, "client_key_content", strip=False)
+        if client_key and client_key_content:
+            raise OAuth2Error("client_key and client_key_content are both set: give the private key of client_cert once, "
+                              "as a file or as its PEM text.")
+        if bool(client_cert) != bool(client_key or client_key_content):
+            raise OAuth2Error("client_cert and client_key go together: give both, the PEM certificate and its private key "
+                              "(client_key, or its PEM text as client_key_content).")
         for name, path in (("client_cert", client_cert), ("client_key", client_key)):
             if path and local_files and not os.path.isfile(path):
                 raise OAuth2Error("%s %s is not a file: give the PEM file where this runs." % (name, path))
@@ -153,8 +160,9 @@ class ClientOptions:
             client_assertion_algorithm=algorithm,
             client_assertion_audience=_optional_text(options, "client_assertion_audience"),
             client_cert=_required_credential(client_cert, auth_method, "tls_client_auth", "client_cert",
-                                             "the client's PEM certificate file, and its key as client_key"),
+                                             "the client's PEM certificate file, and its key as client_key or client_key_content"),
             client_key=client_key,
+            client_key_content=client_key_content,
             scope=_words(options.get("scope"), "scope"),
             resource=_strings(options.get("resource"), "resource"),
             audience=_optional_text(options, "audience"),

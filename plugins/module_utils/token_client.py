@@ -170,11 +170,15 @@ class TokenClient:
 
     def _transport(self) -> "Transport":
         if self._given_transport is None:
-            from ansible_collections.oauth2.client_credentials.plugins.module_utils.transport import Transport  # pylint: disable=import-outside-toplevel
+            from ansible_collections.oauth2.client_credentials.plugins.module_utils.transport import (  # pylint: disable=import-outside-toplevel
+                ClientCertificate,
+                Transport,
+            )
 
             options = self.options
+            certificate = ClientCertificate(options.client_cert, options.client_key, options.client_key_content) if options.client_cert else None
             self._given_transport = Transport(options.validate_certs, options.ca_path, options.timeout, options.retries, options.max_retry_wait,
-                                              (options.client_cert, options.client_key) if options.client_cert else None)
+                                              certificate)
         return self._given_transport
 
     def _keys(self) -> Optional[CacheKeys]:

@@ -11,17 +11,20 @@ end that answers from cache never pays for it.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import ipaddress
+import os
 import random
 import re
 import socket
 import ssl
+import tempfile
 import threading
 import time
 import warnings
-from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Tuple
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 from urllib.parse import urlsplit
 
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import time_bound
@@ -122,6 +125,39 @@ def _is_loopback(host: str) -> bool:
     return address.is_loopback and str(address) == host
 
 
+@dataclass(frozen=True)
+class ClientCertificate:
+    """The client's certificate and private key, presented on every connection (mutual TLS, RFC 8705).
+
+    Python's ssl loads a key from a file only. A key given as text (client_key_content, which a vault-encrypted
+    client_key becomes on the controller) is written to a private temporary file for one request and removed
+    after it, so a readable copy exists only while a connection may need it.
+    """
+
+    cert_path: str
+    key_path: Optional[str] = None
+    key_content: Optional[str] = field(default=None, repr=False)
+
+    @contextlib.contextmanager
+    def files(self) -> Iterator[Tuple[str, str]]:
+        """The (certificate, key) paths for requests' cert argument, valid inside the with block only."""
+        if self.key_path is not None:
+            yield self.cert_path, self.key_path
+            return
+        try:
+            handle, path = tempfile.mkstemp(prefix="oauth2-client-key-", suffix=".pem")  # mode 0600, created exclusively
+        except OSError as exc:
+            raise OAuth2Error("client_key_content cannot be written to a temporary file in %s (%s): set TMPDIR to a directory "
+                              "of yours where this runs." % (tempfile.gettempdir(), exc.strerror)) from None
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as key_file:
+                key_file.write(self.key_content or "")
+            yield self.cert_path, path
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+
+
 def _no_netrc(request: Any) -> Any:
     """Session auth that adds nothing: while any auth is set, requests never fills in ~/.netrc credentials
     in place of the client's own, and trust_env still brings HTTPS_PROXY, NO_PROXY and REQUESTS_CA_BUNDLE."""
@@ -133,11 +169,10 @@ class Transport:
 
     def __init__(
         self, validate_certs: bool = True, ca_path: Optional[str] = None, timeout: float = 10.0, retries: int = 0, max_retry_wait: float = 30.0,
-        client_cert: Optional[Tuple[str, str]] = None,
+        client_cert: Optional[ClientCertificate] = None,
     ) -> None:
         # verify is passed with every request: REQUESTS_CA_BUNDLE would override it on the session.
         self._verify: Any = (ca_path or True) if validate_certs else False
-        # The client's certificate and key files, presented on every connection (mutual TLS, RFC 8705).
         self._client_cert = client_cert
         self._timeout = timeout
         self._retries = retries
@@ -175,10 +210,12 @@ class Transport:
                 warnings.simplefilter("ignore", InsecureRequestWarning)
                 # Redirects are not followed: a token request re-sent elsewhere could carry the secret with it.
                 # Plain http is loopback only (require_secure_url), and must not reach a proxy in cleartext.
-                response = self._session.request(
-                    method, url, timeout=_AttemptTimeout(plan), verify=self._verify, cert=self._client_cert, allow_redirects=False,
-                    stream=True, proxies=NO_PROXIES if url[:5].lower() == "http:" else None, **kwargs
-                )
+                # Connections are made within request(): a key file written for this request is gone before the body is read.
+                with self._client_cert.files() if self._client_cert else contextlib.nullcontext() as cert:
+                    response = self._session.request(
+                        method, url, timeout=_AttemptTimeout(plan), verify=self._verify, cert=cert, allow_redirects=False,
+                        stream=True, proxies=NO_PROXIES if url[:5].lower() == "http:" else None, **kwargs
+                    )
                 with response:
                     body = plan.read_body(response.raw)
         except (requests.exceptions.RequestException, HTTPError, http.client.HTTPException, OSError) as exc:

@@ -17,6 +17,7 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Set
 
 from ansible import constants as C
 from ansible.errors import AnsibleError
+from ansible.parsing.vault import is_encrypted_file
 
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import OPTION_NAMES
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
@@ -85,6 +86,12 @@ def resolve_options(
     if resolved.values.get("private_key_path") and not resolved.values.get("private_key"):
         resolved.values["private_key"] = _decrypted_text(loader, "private_key_path", resolved.values["private_key_path"])
         resolved.origins["private_key"] = "private_key_path %s" % resolved.values["private_key_path"]
+    client_key = resolved.values.get("client_key")
+    if client_key and not resolved.values.get("client_key_content") and _vault_encrypted(client_key):
+        # Decrypted here and handed on as the no_log client_key_content; an unencrypted key stays a path, read where the token is requested.
+        resolved.values["client_key_content"] = _decrypted_text(loader, "client_key", client_key)
+        resolved.values["client_key"] = None
+        resolved.origins["client_key_content"] = "client_key %s" % client_key
     return resolved
 
 
@@ -140,6 +147,15 @@ def _find(find_file: Callable[[str], Optional[str]], name: str, path: str) -> st
     if not found:
         raise OAuth2Error("%s %s was not found (relative paths are searched like files/ of the play or role)." % (name, path))
     return found
+
+
+def _vault_encrypted(path: str) -> bool:
+    """Whether path is a vault-encrypted file on the controller; one that is missing or unreadable here is left to where it is read."""
+    try:
+        with open(os.path.expanduser(path), "rb") as handle:
+            return is_encrypted_file(handle)
+    except OSError:
+        return False
 
 
 def _decrypted_text(loader: Any, name: str, path: str) -> str:

@@ -115,6 +115,28 @@ def test_tls_client_auth_through_lookup_and_module(ansible):
     ansible.assert_no_secrets(run)
 
 
+def test_vault_encrypted_client_key_for_tls_client_auth_through_module_and_lookup(ansible):
+    """Decrypted on the controller, the key reaches the module as no_log text; each request writes it to a private temporary file."""
+    key = ansible.write("files/mtls-client-key.pem", ansible.provider.tls.client_key_path.read_text())
+    ansible.vault("encrypt", str(key))
+    temporary = ansible.directory / "tmp"
+    temporary.mkdir()
+    run = ansible.playbook("""
+- hosts: localhost
+  gather_facts: false
+  vars:
+    oauth2_token_url: "{{ token_url }}"
+    oauth2_ca_path: "{{ ca_path }}"
+    oauth2_client_id: "{{ mtls_client_id }}"
+    oauth2_client_cert: "{{ client_cert_path }}"
+    oauth2_client_key: mtls-client-key.pem
+""" + MODULE_THEN_LOOKUP, "-vvv", env={"TMPDIR": str(temporary)})
+    assert run.returncode == 0, run.output
+    assert "module: cc-mtls-client" in run.output and "lookup: cc-mtls-client" in run.output
+    assert list(ansible.directory.rglob("oauth2-client-key-*")) == [], "no temporary key file outlives its request"
+    ansible.assert_no_secrets(run)
+
+
 def test_an_unregistered_key_is_refused_with_where_it_came_from(ansible):
     ansible.write("files/other.pem", ansible.provider.tls.client_key_path.read_text())  # a real key, not the client's
     run = ansible.playbook("""

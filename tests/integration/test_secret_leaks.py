@@ -66,6 +66,15 @@ MODULE_PLAY = """
         private_key_path: client-key.pem
         fact_name: ""
       run_once: true
+    - name: tls_client_auth with a vault-encrypted client key file
+      oauth2.client_credentials.token:
+        token_url: "{{ token_url }}"
+        ca_path: "{{ ca_path }}"
+        client_id: "{{ mtls_client_id }}"
+        client_cert: "{{ client_cert_path }}"
+        client_key: mtls-client-key.pem
+        fact_name: ""
+      run_once: true
     - name: A refused client
       oauth2.client_credentials.token:
         token_url: "{{ token_url }}"
@@ -140,8 +149,8 @@ def test_no_secret_and_no_token_anywhere(ansible, capsys):
     creds = ansible.write("files/creds.yml", "client_id: %s\nclient_secret: %s\nauth_method: client_secret_post\n" % (
         ansible.provider.clients["post"]["client_id"], ansible.secret("post")))
     ansible.vault("encrypt", str(creds))
-    key = ansible.write("files/client-key.pem", ansible.provider.client_keys["rsa"].read_text())
-    ansible.vault("encrypt", str(key))
+    for name, source in (("client-key.pem", ansible.provider.client_keys["rsa"]), ("mtls-client-key.pem", ansible.provider.tls.client_key_path)):
+        ansible.vault("encrypt", str(ansible.write("files/" + name, source.read_text())))
     temporary = ansible.directory / "tmp"
     temporary.mkdir()
     env = {"ANSIBLE_CACHE_PLUGIN": "ansible.builtin.jsonfile", "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(ansible.directory / "facts"),

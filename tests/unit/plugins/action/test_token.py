@@ -7,6 +7,7 @@ handling are the plugin's own code running against Ansible's real loader and tem
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -133,3 +134,37 @@ def test_a_fact_that_a_fact_cache_would_store_is_a_warning(monkeypatch):
     assert warned == ["The token is set as fact oauth2_token, so the fact cache ansible.builtin.jsonfile stores it: use the "
                       "oauth2.client_credentials.api_token role, or fact_name: \"\" with register, to keep it out."]
     assert "warnings" not in run_action(dict(args, fact_name=""))[1]
+
+
+CLIENT_KEY = "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----\n"
+
+
+def mtls_args(tmp_path, encrypted):
+    (tmp_path / "client.pem").write_text("certificate")
+    key = tmp_path / "client-key.pem"
+    key.write_bytes(VaultLib([("default", VaultSecret(VAULT_PASSWORD))]).encrypt(CLIENT_KEY) if encrypted else CLIENT_KEY.encode())
+    return {"token_url": "https://idp/token", "client_id": "c", "client_cert": str(tmp_path / "client.pem"), "client_key": str(key)}
+
+
+def test_a_vault_encrypted_client_key_reaches_the_module_only_as_no_log_key_text(tmp_path):
+    args = run_action(mtls_args(tmp_path, encrypted=True), vault_password=VAULT_PASSWORD)[0][1]
+    assert args["client_key_content"] == CLIENT_KEY and "client_key" not in args
+    assert args["client_cert"] == str(tmp_path / "client.pem")
+
+
+def test_an_unencrypted_client_key_stays_a_path_read_where_the_module_runs(tmp_path):
+    args = run_action(mtls_args(tmp_path, encrypted=False))[0][1]
+    assert args["client_key"] == str(tmp_path / "client-key.pem") and "client_key_content" not in args
+
+
+def test_a_vault_encrypted_client_key_without_the_vault_password_is_one_line(tmp_path):
+    args = mtls_args(tmp_path, encrypted=True)
+    with pytest.raises(AnsibleActionFail, match=r"^client_key %s is vault-encrypted but no matching vault password was given"
+                                                % re.escape(args["client_key"])):
+        run_action(args)
+
+
+def test_client_key_and_client_key_content_together_are_refused_without_the_key(tmp_path):
+    with pytest.raises(AnsibleActionFail, match=r"^client_key and client_key_content are both set") as caught:
+        run_action(dict(mtls_args(tmp_path, encrypted=True), client_key_content=CLIENT_KEY), vault_password=VAULT_PASSWORD)
+    assert "MIGHAgEA" not in str(caught.value)

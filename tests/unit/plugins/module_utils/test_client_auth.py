@@ -4,16 +4,21 @@
 from __future__ import annotations
 
 import base64
-from urllib.parse import unquote, unquote_plus
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import quote_plus, unquote, unquote_plus
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
+from ansible_collections.oauth2.client_credentials.plugins.module_utils import client_auth
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_auth import client_auth_for
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import ClientOptions
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_client import TokenClient
 
 SPECIAL_ID = "svc:ops+deploy %20=x"
 SPECIAL_SECRET = "p@ss:w+rd %41=/&z"
@@ -39,6 +44,68 @@ def test_basic_header_percent_encodes_so_form_and_plain_percent_decoders_agree()
     assert scheme == "Basic" and "+" not in user + password
     assert (unquote(user), unquote(password)) == (SPECIAL_ID, SPECIAL_SECRET), "a plain percent-decoder, as Authlib uses"
     assert (unquote_plus(user), unquote_plus(password)) == (SPECIAL_ID, SPECIAL_SECRET), "a form decoder"
+
+
+# Space, plus, percent, colon and non-ASCII: each reads differently to a form decoder and a plain percent-decoder unless encoded as %XX.
+DECODED_ID = "svc:ops+deploy %20=x ü"
+DECODED_SECRET = "p@ss:w+rd %41=/&z ñ€"
+
+
+@pytest.fixture
+def percent_decoding_endpoint():
+    """A token endpoint that reads Basic credentials as Authlib 1.9 does: base64, split at the first colon, then a plain
+    percent-decoder (urllib.parse.unquote, which leaves '+' a plus). Anything but DECODED_ID and DECODED_SECRET is
+    invalid_client."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # pylint: disable=invalid-name
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            try:
+                scheme, encoded = (self.headers.get("Authorization") or "").split(" ", 1)
+                user, password = base64.b64decode(encoded).decode("utf-8").split(":", 1)
+            except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors too
+                scheme = user = password = ""
+            if scheme == "Basic" and (unquote(user), unquote(password)) == (DECODED_ID, DECODED_SECRET):
+                self._answer(200, {"access_token": "percent-decoded-token", "token_type": "Bearer", "expires_in": 600})
+            else:
+                self._answer(401, {"error": "invalid_client"})
+
+        def _answer(self, status, body):
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):  # pylint: disable=arguments-differ
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield "http://127.0.0.1:%d/token" % server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+def token_from(url):
+    options = ClientOptions.from_mapping({"token_url": url, "client_id": DECODED_ID, "client_secret": DECODED_SECRET, "cache": False})
+    return TokenClient(options).get_token()
+
+
+def test_a_server_with_a_plain_percent_decoder_accepts_the_basic_credentials(percent_decoding_endpoint):
+    assert token_from(percent_decoding_endpoint)["access_token"] == "percent-decoded-token"
+
+
+def test_the_same_server_refuses_form_encoded_basic_credentials(percent_decoding_endpoint, monkeypatch):
+    """The '+' for a space of the form encoding (RFC 6749 Appendix B), which this collection sent before, is refused there."""
+    def form_encoded(client_id, client_secret):
+        return base64.b64encode(("%s:%s" % (quote_plus(client_id, safe=""), quote_plus(client_secret, safe=""))).encode()).decode()
+
+    monkeypatch.setattr(client_auth, "_basic_credentials", form_encoded)
+    with pytest.raises(OAuth2Error, match="invalid_client") as caught:
+        token_from(percent_decoding_endpoint)
+    assert DECODED_SECRET not in str(caught.value) and quote_plus(DECODED_SECRET, safe="") not in str(caught.value)
 
 
 def test_basic_header_of_plain_credentials_matches_the_usual_form():
@@ -128,3 +195,10 @@ def test_a_client_certificate_without_a_secret_means_tls_client_auth(tmp_path):
     with_secret = authenticate(client_id="cid", client_secret=SPECIAL_SECRET, client_cert=str(tmp_path / "client.pem"),
                                client_key=str(tmp_path / "client-key.pem"))[2]
     assert with_secret["Authorization"].startswith("Basic "), "a certificate beside a secret binds the token, Basic still authenticates"
+
+
+def test_a_client_key_given_as_text_keys_the_cache_and_is_never_shown(tmp_path):
+    (tmp_path / "client.pem").write_text("certificate")
+    key = pem(KEYS["P-256"][0])
+    auth, form, _headers = authenticate(client_id="cid", client_cert=str(tmp_path / "client.pem"), client_key_content=key)
+    assert form == {"client_id": "cid"} and auth.cache_secret() == key and key in auth.sensitive_values()

@@ -50,6 +50,7 @@ def test_extra_params_cannot_override_what_the_client_owns(key):
         ({"auth_method": "private_key_jwt"}, "private_key is not set, and auth_method private_key_jwt needs it"),
         ({"auth_method": "tls_client_auth"}, "client_cert is not set, and auth_method tls_client_auth needs it"),
         ({"client_cert": "/etc/hostname"}, "client_cert and client_key go together"),
+        ({"client_key_content": "key text"}, "client_cert and client_key go together"),
         ({"client_assertion_algorithm": "none"}, "client_assertion_algorithm 'none' is not supported"),
         ({"timeout": 0}, "timeout must be a number of seconds above 0 and at most 600, not 0"),
         ({"timeout": "soon"}, "timeout must be a number of seconds above 0 and at most 600, not 'soon'"),
@@ -84,3 +85,20 @@ def test_issuer_alone_is_enough():
 
 def test_secret_is_not_in_repr():
     assert "s3cret-value" not in repr(options())
+
+
+KEY_TEXT = "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----\n"
+
+
+def test_a_client_key_as_text_goes_with_client_cert_as_given_and_never_in_repr(tmp_path):
+    (tmp_path / "client.pem").write_text("certificate")
+    result = ClientOptions.from_mapping({"token_url": BASE["token_url"], "client_id": "cid", "client_cert": str(tmp_path / "client.pem"),
+                                         "client_key_content": KEY_TEXT})
+    assert (result.auth_method, result.client_key, result.client_key_content) == ("tls_client_auth", None, KEY_TEXT)
+    assert "MIGHAgEA" not in repr(result)
+
+
+def test_client_key_and_client_key_content_together_are_one_line_without_the_key():
+    with pytest.raises(OAuth2Error, match=r"^client_key and client_key_content are both set: give the private key of client_cert once") as caught:
+        options(client_cert="/etc/hostname", client_key="/etc/hostname", client_key_content=KEY_TEXT)
+    assert "MIGHAgEA" not in str(caught.value)

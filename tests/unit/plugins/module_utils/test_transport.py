@@ -6,16 +6,24 @@ from __future__ import annotations
 import re
 import socket
 import ssl
+import stat
+import tempfile
 import threading
 import time
-from http.server import HTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from types import SimpleNamespace
 
 import pytest
 
 from faults import FaultServer, refused_url
-from harness import make_tls_material
+from harness import MTLS_CLIENT_NAME, make_tls_material
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
-from ansible_collections.oauth2.client_credentials.plugins.module_utils.transport import MAX_BODY_BYTES, Transport, require_secure_url
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.transport import (
+    MAX_BODY_BYTES,
+    ClientCertificate,
+    Transport,
+    require_secure_url,
+)
 
 
 @pytest.mark.parametrize(
@@ -156,16 +164,16 @@ def test_oversized_answer_is_refused(provider):
         Transport().get(provider.base_url + "/big", "Token endpoint")
 
 
-@pytest.fixture(scope="module")
-def tls_server(tmp_path_factory):
-    """An https server whose certificate comes from a CA of this test run, which no default trust store knows."""
-    tls = make_tls_material(tmp_path_factory.mktemp("tls"))
-    from http.server import BaseHTTPRequestHandler  # pylint: disable=import-outside-toplevel
+def serve_https(tls, on_get=lambda handler: None, client_ca=None):
+    """An https server on loopback that answers every GET with {} after calling on_get(handler);
+    with client_ca it requires a client certificate of that CA (mutual TLS)."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):  # pylint: disable=invalid-name
+            on_get(self)
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "2")
             self.end_headers()
             self.wfile.write(b"{}")
 
@@ -175,9 +183,20 @@ def tls_server(tmp_path_factory):
     server = HTTPServer(("127.0.0.1", 0), Handler)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(tls.cert_path, tls.key_path)
+    if client_ca:
+        context.verify_mode = ssl.CERT_REQUIRED
+        context.load_verify_locations(client_ca)
     server.socket = context.wrap_socket(server.socket, server_side=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield "https://127.0.0.1:%d/" % server.server_address[1], str(tls.ca_path)
+    return server, "https://127.0.0.1:%d/" % server.server_address[1]
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory):
+    """An https server whose certificate comes from a CA of this test run, which no default trust store knows."""
+    tls = make_tls_material(tmp_path_factory.mktemp("tls"))
+    server, url = serve_https(tls)
+    yield url, str(tls.ca_path)
     server.shutdown()
 
 
@@ -298,3 +317,74 @@ def test_a_certificate_for_another_host_fails_at_once(tmp_path):
         message = timed(lambda: transport.get(wrong.url("ok"), "Token endpoint"))[1]
     assert re.search(r"failed TLS verification \(certificate verify failed: IP address mismatch", message), message
     assert transport.debug == []
+
+
+# -- mutual TLS with the client key as text: a private file for each request, gone after it ----------
+
+
+@pytest.fixture
+def mtls(tmp_path, monkeypatch):
+    """A server that wants a client certificate of the test CA and notes, while it answers, the client's name and
+    every file in the temporary directory with its mode; and every key file the transport created."""
+    tls = make_tls_material(tmp_path)
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+    created = []
+    real_mkstemp = tempfile.mkstemp
+
+    def mkstemp(*args, **kwargs):
+        handle, path = real_mkstemp(*args, **kwargs)
+        created.append(path)
+        return handle, path
+
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+    seen = []
+
+    def on_get(handler):
+        files = [(path.read_text(), stat.S_IMODE(path.stat().st_mode)) for path in temporary.iterdir()]
+        seen.append((dict(field[0] for field in handler.connection.getpeercert()["subject"])["commonName"], files))
+
+    server, url = serve_https(tls, on_get, client_ca=tls.ca_path)
+    yield SimpleNamespace(tls=tls, url=url, temporary=temporary, created=created, seen=seen)
+    server.shutdown()
+
+
+def key_text_transport(mtls, key_path, **kwargs):
+    certificate = ClientCertificate(str(mtls.tls.client_cert_path), key_content=key_path.read_text())
+    return Transport(ca_path=str(mtls.tls.ca_path), client_cert=certificate, **kwargs)
+
+
+def test_a_client_key_given_as_text_is_a_0600_file_during_each_request_and_gone_after(mtls):
+    transport = key_text_transport(mtls, mtls.tls.client_key_path)
+    for _request in range(2):
+        assert transport.get(mtls.url, "Token endpoint").status == 200
+        assert list(mtls.temporary.iterdir()) == []
+    key = mtls.tls.client_key_path.read_text()
+    assert mtls.seen == [(MTLS_CLIENT_NAME, [(key, 0o600)])] * 2, "each request wrote the key for its own handshake"
+    assert len(set(mtls.created)) == 2
+
+
+def test_a_client_key_file_is_used_in_place(mtls):
+    certificate = ClientCertificate(str(mtls.tls.client_cert_path), key_path=str(mtls.tls.client_key_path))
+    assert Transport(ca_path=str(mtls.tls.ca_path), client_cert=certificate).get(mtls.url, "Token endpoint").status == 200
+    assert mtls.seen == [(MTLS_CLIENT_NAME, [])] and mtls.created == []
+
+
+@pytest.mark.parametrize("failure", ["provider down", "key of another certificate"])
+def test_the_key_file_is_removed_after_a_failed_request_too(mtls, failure):
+    key_path = mtls.tls.client_key_path if failure == "provider down" else mtls.tls.wrong_host_key_path
+    transport = key_text_transport(mtls, key_path, timeout=1, retries=1, max_retry_wait=0.1)
+    with pytest.raises(OAuth2Error) as caught:
+        transport.get(refused_url() if failure == "provider down" else mtls.url, "Token endpoint")
+    assert len(mtls.created) == 1 and list(mtls.temporary.iterdir()) == []
+    assert not any(line in str(caught.value) for line in key_path.read_text().splitlines())
+
+
+def test_a_temporary_directory_that_cannot_be_written_is_one_line_without_the_key(mtls, monkeypatch):
+    missing = mtls.temporary / "missing"
+    monkeypatch.setattr(tempfile, "tempdir", str(missing))
+    with pytest.raises(OAuth2Error, match=r"^client_key_content cannot be written to a temporary file in %s \(No such file or directory\): "
+                                          r"set TMPDIR" % re.escape(str(missing))) as caught:
+        key_text_transport(mtls, mtls.tls.client_key_path).get(mtls.url, "Token endpoint")
+    assert not any(line in str(caught.value) for line in mtls.tls.client_key_path.read_text().splitlines())

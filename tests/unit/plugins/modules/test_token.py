@@ -4,13 +4,17 @@
 from __future__ import annotations
 
 import json
+import tempfile
 
 import pytest
+from ansible.module_utils.common.parameters import PASS_VARS
 
 from ansible_compat import patch_module_args
 from ansible_collections.oauth2.client_credentials.plugins.modules import token as token_module
 
 SECRET = "module-Secret-Value-42"
+# The module's arguments, as Ansible shows them at -vvv; before ansible-core 2.19 they are always in the result.
+INJECT_INVOCATION = {"_ansible_inject_invocation": True} if "inject_invocation" in PASS_VARS else {}
 
 
 def run_module(capsys, **args):
@@ -69,6 +73,19 @@ def test_argument_spec_rejects_unknown_choices(capsys):
 def test_client_secret_is_no_log(capsys, endpoint):
     result = run_module(capsys, token_url=endpoint, client_id="cid", client_secret=SECRET, _ansible_verbosity=4)[1]
     assert SECRET not in json.dumps(result)
+
+
+def test_client_key_content_is_no_log_and_its_file_is_gone_after_the_request(capsys, endpoint, tmp_path, monkeypatch):
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+    (tmp_path / "client.pem").write_text("certificate")
+    key = "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----\n"
+    code, result = run_module(capsys, token_url=endpoint, client_id="cid", client_cert=str(tmp_path / "client.pem"), client_key_content=key,
+                              _ansible_verbosity=4, **INJECT_INVOCATION)
+    assert code == 0 and result["token"]["access_token"] == "tok-abc"
+    assert result["invocation"]["module_args"]["client_key_content"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+    assert "MIGHAgEA" not in json.dumps(result) and list(temporary.iterdir()) == []
 
 
 def test_credentials_file_reaching_the_module_is_refused(capsys):
