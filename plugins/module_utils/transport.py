@@ -141,6 +141,7 @@ class ClientCertificate:
     @contextlib.contextmanager
     def files(self) -> Iterator[Tuple[str, str]]:
         """The (certificate, key) paths for requests' cert argument, valid inside the with block only."""
+        self._refuse_passphrase()
         if self.key_path is not None:
             yield self.cert_path, self.key_path
             return
@@ -156,6 +157,22 @@ class ClientCertificate:
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
+
+
+    def _refuse_passphrase(self) -> None:
+        """OpenSSL would ask for a key's passphrase on the terminal, and an unattended run would wait there."""
+        if self.key_path is None:
+            text, name = self.key_content or "", "client_key_content"
+        else:
+            name = "client_key %s" % self.key_path
+            try:
+                with open(self.key_path, "rb") as handle:
+                    text = handle.read().decode("utf-8", "replace")
+            except OSError as exc:
+                raise OAuth2Error("%s cannot be read (%s)." % (name, exc.strerror)) from None
+        if "-----BEGIN ENCRYPTED PRIVATE KEY-----" in text or "Proc-Type: 4,ENCRYPTED" in text:
+            raise OAuth2Error("%s is protected by a passphrase, which mutual TLS cannot be given: store the key without one "
+                              "(openssl pkey -in key.pem -out plain.pem) and encrypt that file with ansible-vault instead." % name)
 
 
 def _no_netrc(request: Any) -> Any:
@@ -304,6 +321,10 @@ class _Plan:
         causes = _causes(exc)
         if self.remaining() <= 0:
             return str(self.out_of_time())
+        client_key_problem = _client_key_problem(causes)
+        if client_key_problem:
+            return "client_cert cannot be presented to %s %s (%s): give the PEM certificate and the private key that belongs to it." % (
+                self.what, self.url, client_key_problem)
         if any(isinstance(cause, ssl.SSLError) or type(cause).__name__ == "SSLError" for cause in causes):
             return "%s %s failed TLS verification (%s): set ca_path to the CA that issued the provider's certificate." % (
                 self.what, self.url, _tls_reason(exc))
@@ -391,6 +412,18 @@ def _causes(exc: BaseException) -> List[BaseException]:
         pending.extend((getattr(current, "reason", None), current.__cause__, current.__context__))
         pending.extend(current.args)
     return seen
+
+
+def _client_key_problem(causes: List[Any]) -> Optional[str]:
+    """What ssl's load_cert_chain said of client_cert and its key, if that is what failed; the provider's certificate
+    fails verification differently."""
+    for cause in causes:
+        if isinstance(cause, ssl.SSLError) and not isinstance(cause, ssl.SSLCertVerificationError):
+            if cause.reason == "KEY_VALUES_MISMATCH":
+                return "the key does not belong to the certificate"
+            if "PEM lib" in str(cause) or cause.library == "PEM":
+                return "the certificate or the key is not PEM"
+    return None
 
 
 def _tls_reason(exc: BaseException) -> str:

@@ -388,3 +388,36 @@ def test_a_temporary_directory_that_cannot_be_written_is_one_line_without_the_ke
                                           r"set TMPDIR" % re.escape(str(missing))) as caught:
         key_text_transport(mtls, mtls.tls.client_key_path).get(mtls.url, "Token endpoint")
     assert not any(line in str(caught.value) for line in mtls.tls.client_key_path.read_text().splitlines())
+
+
+@pytest.mark.parametrize("key, problem", [
+    ("wrong_host_key_path", "the key does not belong to the certificate"),
+    (None, "the certificate or the key is not PEM"),
+])
+def test_a_key_that_does_not_fit_the_certificate_names_client_cert_not_ca_path(mtls, tmp_path, key, problem):
+    key_path = getattr(mtls.tls, key) if key else tmp_path / "garbage.pem"
+    if not key:
+        key_path.write_text("not a key\n")
+    certificate = ClientCertificate(str(mtls.tls.client_cert_path), key_path=str(key_path))
+    with pytest.raises(OAuth2Error) as caught:
+        Transport(ca_path=str(mtls.tls.ca_path), client_cert=certificate, retries=0).get(mtls.url, "Token endpoint")
+    assert str(caught.value) == ("client_cert cannot be presented to Token endpoint %s (%s): give the PEM certificate and the "
+                                 "private key that belongs to it." % (mtls.url, problem))
+
+
+@pytest.mark.parametrize("given_as", ["file", "text"])
+@pytest.mark.parametrize("encrypted_as", ["PKCS#8", "traditional"])
+def test_a_key_with_a_passphrase_is_refused_before_openssl_could_prompt_for_it(mtls, tmp_path, given_as, encrypted_as):
+    from cryptography.hazmat.primitives import serialization
+
+    key = serialization.load_pem_private_key(mtls.tls.client_key_path.read_bytes(), None)
+    pem = key.private_bytes(serialization.Encoding.PEM,
+                            serialization.PrivateFormat.PKCS8 if encrypted_as == "PKCS#8" else serialization.PrivateFormat.TraditionalOpenSSL,
+                            serialization.BestAvailableEncryption(b"passphrase")).decode()
+    key_path = tmp_path / "encrypted.pem"
+    key_path.write_text(pem)
+    certificate = ClientCertificate(str(mtls.tls.client_cert_path), **({"key_path": str(key_path)} if given_as == "file" else {"key_content": pem}))
+    name = "client_key %s" % key_path if given_as == "file" else "client_key_content"
+    with pytest.raises(OAuth2Error, match=r"^%s is protected by a passphrase, which mutual TLS cannot be given: " % re.escape(name)):
+        Transport(ca_path=str(mtls.tls.ca_path), client_cert=certificate).get(mtls.url, "Token endpoint")
+    assert mtls.seen == [] and mtls.created == []
