@@ -12,20 +12,24 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import astuple, dataclass, field
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple
 
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_auth import (
     ASSERTION_ALGORITHMS,
     AUTH_METHODS,
     choose_auth_method,
 )
-from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
-from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_validation import (
-    DEFAULT_ALGORITHMS,
-    TokenExpectations,
-    allowed_algorithms,
-)
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error, shown
+
+# The allow-list validation_algorithms may draw from, with the key type (and curve) each needs. Only asymmetric
+# algorithms: with "none" anyone can mint a token, and an HMAC key would be the provider's public key, known to all.
+KEY_TYPES: Dict[str, Tuple[str, Optional[str]]] = {
+    "RS256": ("RSA", None), "RS384": ("RSA", None), "RS512": ("RSA", None),
+    "PS256": ("RSA", None), "PS384": ("RSA", None), "PS512": ("RSA", None),
+    "ES256": ("EC", "P-256"), "ES384": ("EC", "P-384"), "ES512": ("EC", "P-521"), "ES256K": ("EC", "secp256k1"),
+    "EdDSA": ("OKP", None),
+}
+DEFAULT_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
 
 # Form fields the client builds itself; extra_params may not override them.
 RESERVED_PARAMS = frozenset(
@@ -77,25 +81,39 @@ NUMBER_RANGES = {"timeout": (0, 600), "retries": (0, 10), "max_retry_wait": (0, 
 WHOLE_NUMBERS = ("retries",)
 # The token module's fact, unless fact_name says otherwise; the action plugin warns when a fact cache would keep it.
 DEFAULT_FACT_NAME = "oauth2_token"
+# Fields of ClientOptions that hold a credential, left out of its repr.
+SECRET_FIELDS = frozenset(("client_secret", "private_key", "private_key_passphrase", "client_key_content"))
+
+# The option records are named tuples, not dataclasses: the lookup imports this module afresh in every forked worker,
+# and a dataclass generates and compiles its methods there each time.
 
 
-@dataclass(frozen=True)
-class ClientOptions:
+class TokenExpectations(NamedTuple):
+    """What validate_token checks; part of the cache identity, so a token is only reused under the checks it passed."""
+
+    issuer: str
+    audience: Optional[str]
+    algorithms: Tuple[str, ...]
+    leeway: float
+    jwks_url: Optional[str]
+
+
+class ClientOptions(NamedTuple):
     """Everything that decides which token is requested and how; immutable so it can key a cache."""
 
     client_id: str
-    client_secret: Optional[str] = field(default=None, repr=False)
+    client_secret: Optional[str] = None
     token_url: Optional[str] = None
     issuer: Optional[str] = None
     auth_method: str = "client_secret_basic"
-    private_key: Optional[str] = field(default=None, repr=False)
-    private_key_passphrase: Optional[str] = field(default=None, repr=False)
+    private_key: Optional[str] = None
+    private_key_passphrase: Optional[str] = None
     private_key_id: Optional[str] = None
     client_assertion_algorithm: Optional[str] = None
     client_assertion_audience: Optional[str] = None
     client_cert: Optional[str] = None
     client_key: Optional[str] = None
-    client_key_content: Optional[str] = field(default=None, repr=False)
+    client_key_content: Optional[str] = None
     scope: Tuple[str, ...] = ()
     resource: Tuple[str, ...] = ()
     audience: Optional[str] = None
@@ -178,6 +196,11 @@ class ClientOptions:
             validation=_expectations(options, issuer),
         )
 
+    def __repr__(self) -> str:
+        return "ClientOptions(%s)" % ", ".join(
+            "%s=%s" % (name, "<hidden>" if name in SECRET_FIELDS and value is not None else repr(value))
+            for name, value in zip(self._fields, self))
+
     @property
     def time_bound(self) -> float:
         """Seconds within which one token is obtained or refused: the documented promise that no task hangs."""
@@ -197,7 +220,7 @@ class ClientOptions:
         endpoint = self.token_url or "issuer " + (self.issuer or "")
         return (endpoint, self.client_id, self.auth_method, self.scope, self.resource, self.audience, self.extra_params,
                 # A token cached without validation, or checked against other expectations, is never handed out as verified.
-                self.validation and astuple(self.validation))
+                self.validation and tuple(self.validation))
 
 
 def _expectations(options: Mapping[str, Any], issuer: Optional[str]) -> Optional[TokenExpectations]:
@@ -215,10 +238,22 @@ def _expectations(options: Mapping[str, Any], issuer: Optional[str]) -> Optional
     return TokenExpectations(
         issuer=expected_issuer,
         audience=_optional_text(options, "expected_audience") or _optional_text(options, "audience") or (resource[0] if len(resource) == 1 else None),
-        algorithms=DEFAULT_ALGORITHMS if algorithms is None else allowed_algorithms(_strings(algorithms, "validation_algorithms")),
+        algorithms=DEFAULT_ALGORITHMS if algorithms is None else _allowed_algorithms(_strings(algorithms, "validation_algorithms")),
         leeway=_number(options, "leeway", 30.0, allow_low=True),
         jwks_url=jwks_url,
     )
+
+
+def _allowed_algorithms(names: Tuple[str, ...]) -> Tuple[str, ...]:
+    """validation_algorithms as given, once every name is an asymmetric algorithm this collection can verify."""
+    refused = [name for name in names if name not in KEY_TYPES]
+    if refused or not names:
+        raise OAuth2Error(
+            "validation_algorithms may only name asymmetric signature algorithms (%s), not %s: \"none\" and HMAC "
+            "(HS256, ...) would let anyone who knows the provider's public keys forge tokens."
+            % (", ".join(KEY_TYPES), ", ".join(shown(name) for name in refused) or "an empty list")
+        )
+    return names
 
 
 def _optional_text(options: Mapping[str, Any], name: str, strip: bool = True) -> Optional[str]:

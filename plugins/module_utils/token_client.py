@@ -20,10 +20,9 @@ import time
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_auth import ClientAuth, client_auth_for
-from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import ClientOptions
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import ClientOptions, TokenExpectations
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error, redact
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_cache import DISCOVERY_LIFETIME, CacheKeys, TokenCache
-from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_validation import TokenExpectations
 
 if TYPE_CHECKING:
     from ansible_collections.oauth2.client_credentials.plugins.module_utils.transport import Transport

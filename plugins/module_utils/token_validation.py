@@ -5,53 +5,21 @@
 """Verifies a JWT access token (RFC 9068) with the provider's published keys, before anyone relies on its claims.
 
 PyJWT does the cryptography and the claim checks; this file decides which key and which algorithms may be used,
-and turns every refusal into one line that names the failed check and never shows the token. PyJWT is imported
-only when a token is verified, so the front ends' cached path never pays for it.
+and turns every refusal into one line that names the failed check and never shows the token. What a token must
+prove (TokenExpectations) is part of the options; this module, and PyJWT with it, is imported only when a token is
+verified, so the front ends' cached path pays for neither.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterable, Optional, Tuple
+from typing import Any, Callable, Dict, Optional
 
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import KEY_TYPES, TokenExpectations
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error, shown
 
-# The allow-list validation_algorithms may draw from, with the key type (and curve) each needs. Only asymmetric
-# algorithms: with "none" anyone can mint a token, and an HMAC key would be the provider's public key, known to all.
-KEY_TYPES: Dict[str, Tuple[str, Optional[str]]] = {
-    "RS256": ("RSA", None), "RS384": ("RSA", None), "RS512": ("RSA", None),
-    "PS256": ("RSA", None), "PS384": ("RSA", None), "PS512": ("RSA", None),
-    "ES256": ("EC", "P-256"), "ES384": ("EC", "P-384"), "ES512": ("EC", "P-521"), "ES256K": ("EC", "secp256k1"),
-    "EdDSA": ("OKP", None),
-}
-DEFAULT_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
 # RFC 9068 section 4 asks for at+jwt; many providers still say JWT or nothing. Media types ignore case.
 ACCEPTED_TYPES = ("at+jwt", "application/at+jwt", "jwt", "application/jwt")
 FAILED = "Token validation failed: "
-
-
-@dataclass(frozen=True)
-class TokenExpectations:
-    """What a token must prove; part of the cache identity, so a token is only reused under the checks it passed."""
-
-    issuer: str
-    audience: Optional[str]
-    algorithms: Tuple[str, ...]
-    leeway: float
-    jwks_url: Optional[str]
-
-
-def allowed_algorithms(names: Iterable[str]) -> Tuple[str, ...]:
-    """validation_algorithms as given, once every name is an asymmetric algorithm this collection can verify."""
-    chosen = tuple(names)
-    refused = [name for name in chosen if name not in KEY_TYPES]
-    if refused or not chosen:
-        raise OAuth2Error(
-            "validation_algorithms may only name asymmetric signature algorithms (%s), not %s: \"none\" and HMAC "
-            "(HS256, ...) would let anyone who knows the provider's public keys forge tokens."
-            % (", ".join(KEY_TYPES), ", ".join(shown(name) for name in refused) or "an empty list")
-        )
-    return chosen
 
 
 def verify_token(token: str, expected: TokenExpectations, jwks: Callable[[bool], Dict[str, Any]], jwks_url: str) -> Dict[str, Any]:

@@ -12,7 +12,6 @@ remembers where each value came from, so that a refused client can be told which
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Set
 
 from ansible import constants as C
@@ -28,13 +27,13 @@ SEARCHED_PATHS = ("ca_path", "client_cert", "client_key", "private_key_path")
 CREDENTIAL_REFUSALS = ("invalid_client", "unauthorized_client")
 
 
-@dataclass
 class ResolvedOptions:
     """Option values by name, where each came from (never the value), and warnings for the user."""
 
-    values: Dict[str, Any]
-    origins: Dict[str, str] = field(default_factory=dict)
-    warnings: List[str] = field(default_factory=list)
+    def __init__(self, values: Dict[str, Any]) -> None:
+        self.values = values
+        self.origins: Dict[str, str] = {}
+        self.warnings: List[str] = []
 
     def explain(self, message: str, error_code: Optional[str]) -> str:
         """The error line, and for a refused client where its id and secret came from, so the user checks the right source."""

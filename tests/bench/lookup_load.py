@@ -154,10 +154,14 @@ def main() -> None:
         "trivial body, the token lookup's documentation": load_and_call("bench.trivial.same_documentation", []),
         TOKEN_LOOKUP + " (warm cache)": load_and_call(TOKEN_LOOKUP, []),
     }
-    results = {name: [in_fork(work) for _sample in range(SAMPLES)] for name, work in runs.items()}
-    results["token: documentation parse"] = [in_fork(lambda: _documentation_parse(collections)) for _sample in range(SAMPLES)]
     modules = in_fork(lambda: _imported_collection_modules(lookup_loader, loader, templar))
-    results["token: compile of imported collection modules"] = [in_fork(lambda: _compile(modules)) for _sample in range(SAMPLES)]
+    runs["token: documentation parse"] = lambda: _documentation_parse(collections)
+    runs["token: compile of imported collection modules"] = lambda: _compile(modules)
+    # Round robin, so that a slow spell of the machine weighs on every row alike.
+    results: Dict[str, List[Dict[str, float]]] = {name: [] for name in runs}
+    for _sample in range(SAMPLES):
+        for name, work in runs.items():
+            results[name].append(in_fork(work))
     server.shutdown()
 
     summary = {}
@@ -168,7 +172,7 @@ def main() -> None:
         total = sum(value for part, value in parts.items() if part in ("load", "call"))
         figures = "  ".join("%s %.1f" % item for item in parts.items()) + ("  = %.1f" % total if "load" in parts else "")
         print("  %-52s %s" % (name, figures))
-    (WORK.parent / ("lookup_load-%s.json" % ansible_version)).write_text(json.dumps({"samples": SAMPLES, "medians": summary}, indent=2))
+    (WORK.parent / ("lookup_load-%s.json" % ansible_version)).write_text(json.dumps({"samples": SAMPLES, "medians": summary, "raw": results}, indent=2))
 
 
 def _same_documentation(collections: Path) -> str:

@@ -12,15 +12,11 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import ClientOptions
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import DEFAULT_ALGORITHMS, ClientOptions, TokenExpectations
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.discovery import fetch_jwks
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_client import TokenClient
-from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_validation import (
-    DEFAULT_ALGORITHMS,
-    TokenExpectations,
-    verify_token,
-)
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_validation import verify_token
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.transport import HttpResponse, Transport
 from harness import Provider
 

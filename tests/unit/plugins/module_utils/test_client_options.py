@@ -84,7 +84,9 @@ def test_issuer_alone_is_enough():
 
 
 def test_secret_is_not_in_repr():
-    assert "s3cret-value" not in repr(options())
+    shown = repr(options())
+    assert "s3cret-value" not in shown
+    assert "client_secret=<hidden>" in shown and "private_key=None" in shown and "client_id=" in shown
 
 
 KEY_TEXT = "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----\n"

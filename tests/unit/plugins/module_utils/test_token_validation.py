@@ -10,14 +10,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import ClientOptions
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import DEFAULT_ALGORITHMS, ClientOptions, TokenExpectations
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_client import TokenClient
-from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_validation import (
-    DEFAULT_ALGORITHMS,
-    TokenExpectations,
-    verify_token,
-)
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_validation import verify_token
 
 ISSUER = "https://idp.example"
 JWKS_URL = "https://idp.example/jwks"
