@@ -158,7 +158,6 @@ class ClientCertificate:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
 
-
     def _refuse_passphrase(self) -> None:
         """OpenSSL would ask for a key's passphrase on the terminal, and an unattended run would wait there."""
         if self.key_path is None:
