@@ -1,5 +1,6 @@
 # make test: everything a fresh clone needs, installed from this repo's own pinned files, then every suite on
-# the oldest and the newest ansible-core line that requires_ansible (meta/runtime.yml) promises.
+# the oldest and the newest ansible-core line that requires_ansible (meta/runtime.yml) promises, and sanity and
+# unit tests on every line in between.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -10,10 +11,15 @@ NODE_MODULES := $(PROVIDER)/node_modules/.package-lock.json
 # on a controller Python that line supports. The module also runs on TARGET_PYTHON, the oldest target Python of
 # every line here that requirements.txt installs on (urllib3 2.6.3 needs 3.9).
 OLDEST := 2.17
-NEWEST := 2.21
-LINES := $(OLDEST) $(NEWEST)
+NEWEST := 2.22
+MIDDLE := 2.18 2.19 2.20 2.21
+LINES := $(OLDEST) $(MIDDLE) $(NEWEST)
 CONTROLLER_PYTHON_2.17 := 3.11
+CONTROLLER_PYTHON_2.18 := 3.11
+CONTROLLER_PYTHON_2.19 := 3.12
+CONTROLLER_PYTHON_2.20 := 3.12
 CONTROLLER_PYTHON_2.21 := 3.13
+CONTROLLER_PYTHON_2.22 := 3.13
 TARGET_PYTHON := 3.9
 MATRIX := .build/venv
 TARGET_VENV := $(MATRIX)/target-python$(TARGET_PYTHON)
@@ -23,7 +29,7 @@ LINT_BIN := .venv-lint/bin
 PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $(HOME)/.pyenv)
 python = $(or $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/$(1).*/bin/python$(1)))),python$(1))
 
-.PHONY: help test sanity units integration lint release-check docs build demo bench soak clean \
+.PHONY: help test check sanity units integration lint release-check docs build demo bench soak clean \
 	$(addprefix sanity-,$(LINES)) $(addprefix units-,$(LINES)) $(addprefix integration-,$(LINES))
 
 help:  ## this list
@@ -31,9 +37,13 @@ help:  ## this list
 
 # Sanity and unit tests run side by side. The integration suites run alone, one line after the other: some of their
 # tests time what a token costs, and a busy machine fails them.
-test:  ## what CI runs: sanity, units and integration on the oldest and newest ansible-core line
+test:  ## what CI runs: sanity and units on every ansible-core line, integration on the oldest and newest
 	$(MAKE) --no-print-directory -j2 --output-sync=target sanity units
 	$(MAKE) --no-print-directory integration
+
+check:  ## the fast loop while developing: sanity, units and integration on the newest line only
+	$(MAKE) --no-print-directory -j2 --output-sync=target sanity-$(NEWEST) units-$(NEWEST)
+	$(MAKE) --no-print-directory integration-$(NEWEST)
 
 sanity: $(addprefix sanity-,$(LINES))  ## ansible-test sanity, every target Python each line supports
 units: $(addprefix units-,$(LINES))  ## pytest tests/unit
