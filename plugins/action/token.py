@@ -17,14 +17,9 @@ from ansible.utils.display import Display
 
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import DEFAULT_FACT_NAME, ClientOptions
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.secret_masking import mask_in_output
 from ansible_collections.oauth2.client_credentials.plugins.plugin_utils.controller_options import resolve_options
 
-try:
-    from ansible.module_utils.secrets import register_secret
-except ImportError:  # ansible-core before 2.22: the censored result is the protection
-    register_secret = None
-
-display = Display()
 CORE_LINE = tuple(int(part) for part in ansible_version.split(".")[:2])
 MODULE = "oauth2.client_credentials.token"
 MODULE_ONLY_ARGS = ("fact_name",)
@@ -49,12 +44,13 @@ class ActionModule(ActionBase):
             options = resolve_options(options_plugin, task_vars, args, self._templar, self._loader, self._find_file)
             # Checked here before anything is serialised for the module (a YAML alias bomb in credentials_file would
             # expand there); files are left to the module, which reads them where it runs.
-            ClientOptions.from_mapping(options.values, local_files=False)
+            client_options = ClientOptions.from_mapping(options.values, local_files=False)
         except OAuth2Error as exc:
             failure = AnsibleActionFail(str(exc))
             # Before ansible-core 2.19 it carries the traceback of the error being handled, and callbacks show that.
             failure.result.pop("exception", None)
             raise failure from None
+        mask_in_output(client_options.secret_values())
         # Its values are in the options now; the credentials file itself never travels to the target.
         module_args = {name: value for name, value in options.values.items() if value is not None and name not in CONTROLLER_ONLY}
         result.update(self._execute_module(module_name=MODULE, module_args=dict(module_args, **passthrough), task_vars=task_vars))
@@ -91,8 +87,7 @@ class ActionModule(ActionBase):
 
         register keeps the real values either way.
         """
-        if register_secret is not None:
-            register_secret(result["token"]["access_token"])
+        mask_in_output((result["token"].get("access_token"), result["token"].get("authorization")))
         if "no_log" in (self._task.get_ds() or {}) and not self._task.no_log:
             return
         result["_ansible_no_log"] = True

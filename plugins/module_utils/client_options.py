@@ -201,6 +201,10 @@ class ClientOptions(NamedTuple):
             "%s=%s" % (name, "<hidden>" if name in SECRET_FIELDS and value is not None else repr(value))
             for name, value in zip(self._fields, self))
 
+    def secret_values(self) -> Tuple[str, ...]:
+        """The credentials among the options, whichever auth_method uses them, for masking in output."""
+        return tuple(value for name, value in zip(self._fields, self) if name in SECRET_FIELDS and value)
+
     @property
     def time_bound(self) -> float:
         """Seconds within which one token is obtained or refused: the documented promise that no task hangs."""

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_auth import ClientAuth, client_auth_for
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import ClientOptions, TokenExpectations
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error, redact
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.secret_masking import mask_in_output
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_cache import DISCOVERY_LIFETIME, CacheKeys, TokenCache
 
 if TYPE_CHECKING:
@@ -51,6 +52,8 @@ class TokenClient:
     ) -> None:
         self.options = options
         self._auth: ClientAuth = client_auth_for(options)
+        # Whatever source they came from: ansible-core masks on its own only vault plaintext and no_log module options.
+        mask_in_output(options.secret_values() + self._auth.sensitive_values())
         self._given_transport = transport
         self._cache = cache or (TokenCache(options.cache_dir, clock) if options.cache else None)
         self._clock = clock
@@ -76,8 +79,12 @@ class TokenClient:
         deadline = time.monotonic() + self.options.time_bound
         keys = self._keys()
         if self._cache is None or keys is None:
-            return self.fetch_token(deadline)
-        return self._cache.get_or_fetch(keys, "token", lambda: self.fetch_token(deadline), self.options.refresh_margin, deadline)
+            result = self.fetch_token(deadline)
+        else:
+            result = self._cache.get_or_fetch(keys, "token", lambda: self.fetch_token(deadline), self.options.refresh_margin, deadline)
+        # Fresh or cached, every token handed out is masked wherever ansible-core displays it; variables keep it whole.
+        mask_in_output((result["access_token"], result["authorization"]))
+        return result
 
     def fetch_token(self, deadline: Optional[float] = None) -> Dict[str, Any]:
         """Ask the provider for a new token; any failure surfaces as OAuth2Error with secrets blanked out.

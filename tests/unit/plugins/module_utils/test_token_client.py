@@ -4,16 +4,27 @@
 from __future__ import annotations
 
 import base64
+import secrets
 import time
+from urllib.parse import quote
 
 import jwt
 import pytest
+from ansible.release import __version__ as ansible_version
 
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import ClientOptions
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
+from ansible_collections.oauth2.client_credentials.plugins.module_utils import token_client
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_client import TokenClient
 
+try:
+    from ansible.module_utils.secrets import mask_secrets
+except ImportError:  # ansible-core before 2.22
+    mask_secrets = None
+
 SECRET = "Sup3r:Secret+Value%="
+# Secret masking arrived with ansible-core 2.22.
+MASKING_CORE = tuple(int(part) for part in ansible_version.split(".")[:2]) >= (2, 22)
 NOW = 1_700_000_000
 
 
@@ -200,3 +211,24 @@ def test_credentials_are_sent_exactly_as_given_with_a_warning(provider, name, va
 
 def test_credentials_without_surrounding_whitespace_give_no_warning(provider):
     assert client(provider).warnings == []
+
+
+def test_every_token_handed_out_and_every_credential_is_masked_in_output(provider, tmp_path, monkeypatch):
+    """Masked on ansible-core 2.22 whether the token is fresh or from the cache; older lines have no masking to ask."""
+    fresh, cached = ("tok-" + secrets.token_hex(8) for _ in range(2))
+    secret, passphrase = "secret-" + secrets.token_hex(8), "unused-" + secrets.token_hex(8)
+    settings = {"cache_dir": str(tmp_path), "client_secret": secret, "private_key_passphrase": passphrase}
+    provider.answer("/token", json_body={"access_token": cached, "expires_in": 600, "token_type": "Bearer"})
+    # A token cached by another process, which registered it there, not here.
+    with monkeypatch.context() as unregistered:
+        unregistered.setattr(token_client, "mask_in_output", lambda values: None)
+        client(provider, clock=time.time, **settings).get_token()
+    provider.answer("/token", json_body={"access_token": fresh, "expires_in": 600, "token_type": "Bearer"})
+    assert client(provider, clock=time.time, **settings).get_token()["access_token"] == cached
+    assert client(provider, clock=time.time, cache=False, **settings).get_token()["access_token"] == fresh
+    shown = "%s, Bearer %s, %s, %s, %s, client app" % (cached, fresh, secret, quote(secret, safe=""), passphrase)
+    if MASKING_CORE:
+        # The header value is registered whole, so "Bearer" goes with it.
+        assert mask_secrets(shown) == "$REDACTED$, $REDACTED$, $REDACTED$, $REDACTED$, $REDACTED$, client app"
+    else:
+        assert mask_secrets is None

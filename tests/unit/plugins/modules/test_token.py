@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import json
+import secrets
 import tempfile
 
 import pytest
 from ansible.module_utils.common.parameters import PASS_VARS
+from ansible.release import __version__ as ansible_version
 
 from ansible_compat import patch_module_args
 from ansible_collections.oauth2.client_credentials.plugins.modules import token as token_module
@@ -15,12 +17,23 @@ from ansible_collections.oauth2.client_credentials.plugins.modules import token 
 SECRET = "module-Secret-Value-42"
 # The module's arguments, as Ansible shows them at -vvv; before ansible-core 2.19 they are always in the result.
 INJECT_INVOCATION = {"_ansible_inject_invocation": True} if "inject_invocation" in PASS_VARS else {}
+# Secret masking arrived with ansible-core 2.22.
+MASKING_CORE = tuple(int(part) for part in ansible_version.split(".")[:2]) >= (2, 22)
 
 
-def run_module(capsys, **args):
+def run_module_raw(capsys, **args):
+    """The module's exit code and its output as it leaves the module."""
     with patch_module_args(args), pytest.raises(SystemExit) as exited:
         token_module.main()
     return exited.value.code, json.loads(capsys.readouterr().out)
+
+
+def run_module(capsys, **args):
+    """The module's exit code and its result as the controller passes it on: ansible-core 2.22 takes the values the
+    module registered for masking (_ansible_new_secrets, the secrets themselves) out of it first."""
+    code, result = run_module_raw(capsys, **args)
+    result.pop("_ansible_new_secrets", None)
+    return code, result
 
 
 @pytest.fixture
@@ -110,3 +123,16 @@ def test_a_short_secret_is_refused_before_its_scrubbing_could_garble_the_token(c
     code, result = run_module(capsys, token_url=endpoint, client_id="cid", client_secret="opaque")
     assert code == 1 and result["msg"].startswith("client_secret is shorter than 8 characters: Ansible would blank out")
     assert provider.requests == []
+
+
+def test_the_token_and_the_secret_travel_back_to_the_controller_for_masking(capsys, provider):
+    """ansible-core 2.22 masks what a module registered after AnsibleModule() was created; older lines have nothing to tell."""
+    token = "tok-" + secrets.token_hex(8)
+    provider.answer("/token", json_body={"access_token": token, "expires_in": 600, "token_type": "Bearer"})
+    secret = "module-secret-" + secrets.token_hex(8)
+    result = run_module_raw(capsys, token_url=provider.base_url + "/token", client_id="cid", client_secret=secret)[1]
+    if MASKING_CORE:
+        assert {token, "Bearer " + token, secret} <= set(result["_ansible_new_secrets"])
+        assert "cid" not in result["_ansible_new_secrets"]
+    else:
+        assert "_ansible_new_secrets" not in result

@@ -1,0 +1,27 @@
+# -*- coding: utf-8 -*-
+# Copyright: oauth2.client_credentials contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Tells ansible-core which values to mask wherever it displays them.
+
+ansible-core 2.22 replaces every registered value with $REDACTED$ in all it shows (task results, -v to -vvvvv,
+warnings, errors, log_path), while variables keep the real value. It registers vault plaintext and no_log module
+options itself, but neither the tokens obtained at run time nor secrets from the environment or a plain variable.
+A value registered in a worker process or in a module travels back to the controller. Older lines have no
+masking; there the protection is no_log and the action plugin's censored result, and this is a no-op.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Optional
+
+try:
+    from ansible.module_utils.secrets import register_secrets as _register_with_core
+except ImportError:  # ansible-core before 2.22
+    _register_with_core = None
+
+
+def mask_in_output(values: Iterable[Optional[str]]) -> None:
+    """Register each value that is set; 2.22 masks a registered value everywhere, so only secrets belong here."""
+    if _register_with_core is not None:
+        _register_with_core([value for value in values if value])
