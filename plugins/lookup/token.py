@@ -20,7 +20,9 @@ description:
     arguments; other variables whose names start with C(oauth2_) are never evaluated.
   - When the provider refuses the client (C(invalid_client), C(unauthorized_client)), the error says where the client id
     and secret came from (argument, variable, environment, C(ansible.cfg) or O(credentials_file)), never their values.
-  - The client secret is never shown in messages. The returned token is a secret too; set C(no_log) on tasks that print it.
+  - The client secret is never shown in messages. The returned token is a secret too. On ansible-core 2.22 and later it is
+    registered with ansible-core's secret masking, so Ansible shows C($REDACTED$) wherever it would display it; on older
+    lines set C(no_log) on tasks that print it.
   - Takes no positional terms.
 author:
   - oauth2.client_credentials maintainers (@oauth2-client-credentials)

@@ -22,7 +22,10 @@ description:
     A successful result carries the token, so the action plugin marks it C(no_log) itself: the output and the log show
     Ansible's standard notice that the result was hidden ("'no_log: true' was specified for this result") even where
     the task does not say C(no_log), while C(register) and the fact keep the real values. An explicit C(no_log: false)
-    on the task shows the result, token included, for debugging. Failures are never hidden; they carry no token.
+    on the task shows the result for debugging, the token included before ansible-core 2.22. Failures are never
+    hidden; they carry no token.
+  - On ansible-core 2.22 and later the token and the credentials are registered with ansible-core's secret masking,
+    so wherever Ansible would display them, later tasks included, it shows C($REDACTED$).
   - Changes nothing anywhere, so it also obtains the token in check mode and always reports C(changed=false).
 author:
   - oauth2.client_credentials maintainers (@oauth2-client-credentials)
