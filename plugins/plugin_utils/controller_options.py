@@ -167,15 +167,21 @@ def _decrypted_text(loader: Any, name: str, path: str) -> str:
         with open(real, encoding="utf-8") as handle:
             return handle.read()
     except (OSError, UnicodeDecodeError):
-        raise OAuth2Error("%s %s cannot be read as a PEM text file." % (name, path)) from None
+        raise OAuth2Error("%s %s cannot be read as a UTF-8 text file." % (name, path)) from None
     finally:
         loader.cleanup_tmp_file(real)
 
 
 def load_credentials_file(loader: Any, found: str, known: Iterable[str]) -> Dict[str, Any]:
-    """The file's options, decrypted with the play's vault secrets; only option names are accepted."""
+    """The file's options, decrypted with the play's vault secrets; only option names are accepted.
+
+    Parsed from the decrypted text rather than loaded as a file: ansible-core 2.22 registers every value of a
+    vault-encrypted YAML file for secret masking, the client id, URLs and numbers included, and would show each as
+    $REDACTED$ wherever it appears (a retries: 3 would hide every 3). The front ends register the options that are secrets.
+    """
+    text = _decrypted_text(loader, "credentials_file", found)
     try:
-        content = loader.load_from_file(found, unsafe=True)
+        content = loader.load(text, found, show_content=False)
     except AnsibleError as exc:
         raise OAuth2Error(_load_failure("credentials_file", found, exc)) from None
     if not isinstance(content, dict):

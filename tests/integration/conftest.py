@@ -140,8 +140,8 @@ class Ansible:
         for value in [self.vault_password, *extra, *client_secrets, *(quote_plus(s) for s in client_secrets), *self.private_key_lines()]:
             assert value not in run.everything, "a secret leaked into the output or the log"
 
-    def command(self, argv: Sequence[str]) -> subprocess.CompletedProcess:
-        result = subprocess.run([str(BIN / argv[0]), *argv[1:]], cwd=self.directory, env=self.env,
+    def command(self, argv: Sequence[str], env: Optional[Dict[str, str]] = None) -> subprocess.CompletedProcess:
+        result = subprocess.run([str(BIN / argv[0]), *argv[1:]], cwd=self.directory, env=dict(self.env, **(env or {})),
                                 capture_output=True, text=True, check=False)
         no_deprecations(result.stdout + result.stderr)
         return result

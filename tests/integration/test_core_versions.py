@@ -51,3 +51,25 @@ def test_fact_is_read_as_ansible_facts_whether_or_not_it_is_also_a_variable(ansi
 """)
     assert run.returncode == 0, run.output
     assert "fact Bearer, variable %s" % injected in run.output
+
+
+def test_the_tarball_installs_and_runs_on_this_line_without_a_version_override(ansible, collections_path):
+    """ansible-galaxy enforces requires_ansible since 2.21, and every play warns about a collection outside its range."""
+    tarball = next((collections_path.parent / "build").glob("oauth2-client_credentials-*.tar.gz"))
+    fresh = {"ANSIBLE_COLLECTIONS_PATH": str(ansible.directory / "fresh")}
+    installed = ansible.command(["ansible-galaxy", "collection", "install", str(tarball), "-p", fresh["ANSIBLE_COLLECTIONS_PATH"]], env=fresh)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    version = tarball.name[len("oauth2-client_credentials-"):-len(".tar.gz")]
+    assert "oauth2.client_credentials:%s was installed successfully" % version in installed.stdout
+    ansible.write_vaulted_variables()
+    run = ansible.playbook("""
+- hosts: localhost
+  gather_facts: false
+  vars_files: [vault_creds.yml]
+  tasks:
+    - ansible.builtin.debug:
+        msg: "{{ lookup('oauth2.client_credentials.token', issuer=issuer, ca_path=ca_path, output='full').token_type }}"
+""", env=fresh)
+    assert run.returncode == 0, run.output
+    assert "does not support Ansible version" not in run.everything
+    assert '"msg": "Bearer"' in run.output
