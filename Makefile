@@ -79,6 +79,7 @@ $(addprefix units-,$(LINES)): units-%: $(MATRIX)/ansible-%/.installed
 # The newest line also runs without facts injected as variables (the future default), and fails on any
 # [DEPRECATION WARNING]: what is left there is one the collection or its documented usage causes.
 $(addprefix integration-,$(LINES)): integration-%: $(MATRIX)/ansible-%/.installed $(TARGET_VENV)/.installed $(NODE_MODULES)
+	tests/system-packages.sh
 	OAUTH2_TEST_TARGET_PYTHON=$(CURDIR)/$(TARGET_VENV)/bin/python \
 	$(if $(filter $*,$(NEWEST)),ANSIBLE_INJECT_FACT_VARS=false OAUTH2_TEST_FAIL_ON_DEPRECATION=1) \
 	$(MATRIX)/ansible-$*/bin/python -m pytest tests/integration

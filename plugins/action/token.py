@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 from ansible import constants as C
-from ansible.errors import AnsibleActionFail, AnsibleError
+from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure, AnsibleError
 from ansible.plugins.action import ActionBase
 from ansible.plugins.loader import lookup_loader
 from ansible.release import __version__ as ansible_version
@@ -53,7 +53,7 @@ class ActionModule(ActionBase):
         mask_in_output(client_options.secret_values())
         # Its values are in the options now; the credentials file itself never travels to the target.
         module_args = {name: value for name, value in options.values.items() if value is not None and name not in CONTROLLER_ONLY}
-        result.update(self._execute_module(module_name=MODULE, module_args=dict(module_args, **passthrough), task_vars=task_vars))
+        result.update(self._execute_module_hiding_raw_output(dict(module_args, **passthrough), task_vars))
         # The module's retry lines, shown at -vvv like the lookup's; a warning each would be noise on a good night.
         for line in result.pop("oauth2_debug", None) or ():
             display.vvv(line, host=self._task.delegate_to or task_vars.get("inventory_hostname"))
@@ -97,3 +97,24 @@ class ActionModule(ActionBase):
             return self._find_needle("files", os.path.expanduser(path))
         except AnsibleError:
             return None
+
+    def _execute_module_hiding_raw_output(self, module_args, task_vars):
+        """Run the module with no_log in effect for the connection only: its raw output carries the token.
+
+        The ssh connection prints a module's raw stdout at -vvv (under ANSIBLE_DEBUG from ansible-core 2.22) unless its
+        play context says no_log, and that context is the connection's own copy. The module still gets the task's own
+        no_log, so what it does and warns about is unchanged, and the result is censored as usual by _censor.
+        """
+        play_context = self._connection._play_context  # pylint: disable=protected-access
+        no_log = play_context.no_log
+        play_context.no_log = True
+        try:
+            return self._execute_module(module_name=MODULE, module_args=module_args, task_vars=task_vars)
+        except AnsibleConnectionFailure as exc:
+            # The connection censors its own error under no_log too; without a word here, the reason would look lost.
+            raise AnsibleConnectionFailure(
+                "The host could not be reached to run the token module, and the connection's own message is hidden during this "
+                "module because the module's raw output carries the token: check the connection, for example with ansible.builtin.ping "
+                "(%s)" % exc.message) from None
+        finally:
+            play_context.no_log = no_log

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Real parts only: the collection as ansible-galaxy builds and installs it, a real OpenID provider
-over HTTPS with a CA made for this run, and real ansible-playbook processes."""
+over HTTPS with a CA made for this run, real ansible-playbook processes, and a real sshd where a test needs one."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from urllib.parse import quote_plus
 import pytest
 
 from harness import TIMEZONES, Provider, install_collection
+from ssh_server import SshServer
 
 BIN = Path(sys.executable).parent
 JWT_PATTERN = re.compile(r"eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+")
@@ -31,6 +32,13 @@ FAIL_ON_DEPRECATION = os.environ.get("OAUTH2_TEST_FAIL_ON_DEPRECATION") == "1"
 @pytest.fixture(scope="session")
 def provider(tmp_path_factory) -> Iterator[Provider]:
     with Provider(tmp_path_factory.mktemp("provider")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def ssh_server(tmp_path_factory) -> Iterator[SshServer]:
+    """sshd on loopback for the user running the tests, for a module's tests that need a real ssh connection."""
+    with SshServer(tmp_path_factory.mktemp("sshd")) as running:
         yield running
 
 

@@ -11,7 +11,7 @@ import re
 import time
 
 import pytest
-from ansible.errors import AnsibleActionFail
+from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
 from ansible.parsing.dataloader import DataLoader
 from ansible.parsing.vault import VaultLib, VaultSecret
 from ansible.playbook.play_context import PlayContext
@@ -168,3 +168,44 @@ def test_client_key_and_client_key_content_together_are_refused_without_the_key(
     with pytest.raises(AnsibleActionFail, match=r"^client_key and client_key_content are both set") as caught:
         run_action(dict(mtls_args(tmp_path, encrypted=True), client_key_content=CLIENT_KEY), vault_password=VAULT_PASSWORD)
     assert "MIGHAgEA" not in str(caught.value)
+
+
+class ConnectionWatcher(ModuleStandIn):
+    """Records the no_log the connection and the task say while the module runs, or fails as an unreachable host does."""
+
+    failure = None
+
+    def _execute_module(self, module_name=None, module_args=None, *args, **kwargs):  # pylint: disable=keyword-arg-before-vararg
+        self.during = (self._connection._play_context.no_log, self._task.no_log)  # pylint: disable=protected-access
+        if self.failure:
+            raise self.failure
+        return super()._execute_module(module_name, module_args, *args, **kwargs)
+
+
+def watched_action():
+    """The connection holds a play context of its own, as ansible-core's task executor gives it."""
+    loader = DataLoader()
+    task = Task()
+    task.args = {"token_url": "https://idp/token", "client_id": "c", "client_secret": SECRET}
+    task.action = "oauth2.client_credentials.token"
+    connection = connection_loader.get("local", PlayContext())
+    action = ConnectionWatcher(task, connection=connection, play_context=PlayContext(), loader=loader, templar=Templar(loader=loader),
+                               shared_loader_obj=None)
+    action.module_result = {"changed": False, "token": TOKEN_RESULT}
+    return action, connection._play_context  # pylint: disable=protected-access
+
+
+def test_the_connection_runs_the_module_under_no_log_and_the_module_gets_the_tasks_own():
+    action, connection_play_context = watched_action()
+    assert action.run(task_vars={})["_ansible_no_log"] is True
+    assert action.during == (True, False)
+    assert connection_play_context.no_log is False
+
+
+def test_an_unreachable_host_says_why_the_connection_error_is_hidden():
+    action, connection_play_context = watched_action()
+    action.failure = AnsibleConnectionFailure("Failed to connect to the host via ssh: <error censored due to no log>")
+    with pytest.raises(AnsibleConnectionFailure, match=r"^The host could not be reached to run the token module, and the connection's own "
+                                                       r"message is hidden .* ansible\.builtin\.ping \(Failed to connect to the host via ssh"):
+        action.run(task_vars={})
+    assert connection_play_context.no_log is False
