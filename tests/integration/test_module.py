@@ -204,3 +204,25 @@ def test_module_doc_is_complete(ansible):
     for text in ("fact_name", "credentials_file", "run_once", "module_defaults", "register", "ansible-vault encrypt",
                  "group/oauth2.client_credentials.oauth2", "RETURN VALUES"):
         assert text in result.stdout, text
+
+
+def test_the_role_shows_why_it_failed(ansible):
+    """The role's module tasks are not no_log: a refused client says so, on every line, with no secret and no token."""
+    wrong = "Wrong-" + ansible.secret("basic")
+    ansible.write("secrets.yml", ansible.encrypt_string(wrong, "oauth2_client_secret"))
+    run = ansible.playbook("""
+- hosts: localhost
+  gather_facts: false
+  vars_files: [secrets.yml]
+  vars:
+    oauth2_issuer: "{{ issuer }}"
+    oauth2_ca_path: "{{ ca_path }}"
+    oauth2_client_id: "{{ basic_client_id }}"
+  roles:
+    - oauth2.client_credentials.api_token
+""", "-vvv")
+    assert run.returncode == 2
+    assert "the output has been hidden" not in run.output
+    assert re.search(r"Token endpoint https://127.0.0.1:\d+/token refused the request: HTTP 401 invalid_client", run.output), run.output
+    assert ansible.provider.token_requests() == 1
+    ansible.assert_no_secrets(run, wrong)
