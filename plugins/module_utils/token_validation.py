@@ -16,6 +16,7 @@ from typing import Any, Callable, Dict, Optional
 
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import KEY_TYPES, TokenExpectations
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error, shown
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_response import jwt_payload
 
 # RFC 9068 section 4 asks for at+jwt; many providers still say JWT or nothing. Media types ignore case.
 ACCEPTED_TYPES = ("at+jwt", "application/at+jwt", "jwt", "application/jwt")
@@ -32,7 +33,9 @@ def verify_token(token: str, expected: TokenExpectations, jwks: Callable[[bool],
 
     try:
         header = jwt.get_unverified_header(token)
-    except jwt.PyJWTError:
+        # Its shape and depth first: PyJWT's decode below parses the payload with no bound on its nesting.
+        jwt_payload(token)
+    except (jwt.PyJWTError, RecursionError, OAuth2Error):
         raise OAuth2Error(FAILED + "the access token is not a JWT: turn validate_token off for providers that issue opaque tokens.") from None
     algorithm = header.get("alg")
     if algorithm not in expected.algorithms:

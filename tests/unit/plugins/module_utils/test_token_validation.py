@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 
 import jwt
@@ -193,6 +194,19 @@ def test_claim_values_are_shown_on_one_short_line():
 
 def test_an_opaque_token_is_not_a_jwt():
     refused("opaque-token-value", r"the access token is not a JWT: turn validate_token off")
+
+
+@pytest.mark.parametrize("part", ["header", "payload"])
+def test_a_token_nested_beyond_any_real_one_is_not_a_jwt(part):
+    def encoded(text):
+        return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+    deep = "[" * 100000 + "]" * 100000
+    header, payload = '{"alg": "RS256", "kid": "rsa", "x": %s}' % deep, '{"iss": "%s"}' % ISSUER
+    if part == "payload":
+        header, payload = '{"alg": "RS256", "kid": "rsa"}', '{"iss": "%s", "x": %s}' % (ISSUER, deep)
+    refused("%s.%s.c2ln" % (encoded(header), encoded(payload)), r"the access token is not a JWT")
+    refused(token(x=[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]), r"the access token is not a JWT")
 
 
 # -- through TokenClient, against a fake provider ---------------------------------------------
