@@ -327,6 +327,9 @@ def _extra_params(value: Any) -> Tuple[Tuple[str, str], ...]:
         return ()
     if not isinstance(value, Mapping):
         raise OAuth2Error("extra_params must be a dictionary of form fields, not %s." % type(value).__name__)
+    for key in value:
+        if not isinstance(key, str):
+            raise OAuth2Error("extra_params has the field name %s, which is not a string: quote it ('%s')." % (shown(key), shown(key)))
     pairs: List[Tuple[str, str]] = []
     for key in sorted(value):
         if key in RESERVED_PARAMS:
