@@ -76,6 +76,10 @@ CLIENT_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
 }
 
 OPTION_NAMES = tuple(CLIENT_ARGUMENT_SPEC)
+# Before ansible-core 2.22 Ansible blanks every occurrence of a no_log option's value in a module's result: a short
+# one would occur in the token or its claims (a passphrase "test" turns https://api.test/ into https://api.********/).
+MIN_NO_LOG_LENGTH = 8
+NO_LOG_MEANINGS = {"client_secret": "secret", "private_key": "key", "private_key_passphrase": "passphrase", "client_key_content": "key"}
 SECRET_METHODS = ("client_secret_basic", "client_secret_post", "client_secret_jwt")
 # Accepted ranges of the numeric options: beyond them a value is a typo, and nan or inf would make waits endless.
 NUMBER_RANGES = {"timeout": (0, 600), "retries": (0, 10), "max_retry_wait": (0, 600), "refresh_margin": (0, 365 * 86400), "leeway": (0, 3600)}
@@ -264,6 +268,16 @@ def _digest(path: str) -> str:
 def _sha256(content: Union[str, bytes, None]) -> str:
     """A digest, so that no key material sits in an entry's identity in clear."""
     return hashlib.sha256(content if isinstance(content, bytes) else (content or "").encode("utf-8")).hexdigest()
+
+
+def too_short_for_no_log(values: Mapping[str, Any]) -> Optional[str]:
+    """Why a module cannot take these options, if one of its no_log values is short enough to garble its result."""
+    for name, meaning in NO_LOG_MEANINGS.items():
+        value = values.get(name)
+        if isinstance(value, str) and 0 < len(value) < MIN_NO_LOG_LENGTH:
+            return ("%s is shorter than %d characters: Ansible would blank out every occurrence of it in the module's result, the token "
+                    "included. Use the lookup, or a %s of at least %d characters." % (name, MIN_NO_LOG_LENGTH, meaning, MIN_NO_LOG_LENGTH))
+    return None
 
 
 def _expectations(options: Mapping[str, Any], issuer: Optional[str]) -> Optional[TokenExpectations]:
