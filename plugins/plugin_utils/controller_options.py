@@ -16,6 +16,7 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Set
 
 from ansible import constants as C
 from ansible.errors import AnsibleError
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.parsing.vault import is_encrypted_file
 
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import OPTION_NAMES
@@ -123,6 +124,9 @@ def _config_value(
     every place a value given directly or by variable, environment or ansible.cfg comes from."""
     # Asked of the config manager, not the plugin: before 2.19 a plugin reports origins without direct or var values.
     try:
+        if definitions.get(name, {}).get("type") == "bool" and direct.get(name) is not None:
+            # The config manager reads a word it does not know as false: a typo would turn validate_certs off.
+            boolean(direct[name], strict=True)
         return C.config.get_config_value_and_origin(
             name, plugin_type=plugin.plugin_type, plugin_name=plugin._load_name, variables=var_options, direct=direct  # pylint: disable=protected-access
         )

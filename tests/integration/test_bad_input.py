@@ -64,6 +64,7 @@ TYPED_FILES = [
     ("timeout a word", "typed-timeout.yml", "timeout: soon\n", ("timeout", "credentials_file")),
     ("output not one of its choices", "typed-output.yml", "output: everything\n", ("output", "credentials_file")),
     ("extra_params with a number as a field name", "typed-extra-params.yml", "extra_params: {1: one, two: 2}\n", ("extra_params",)),
+    ("validate_certs a word", "typed-validate-certs.yml", "validate_certs: nope\n", ("validate_certs", "credentials_file")),
 ]
 
 
@@ -108,6 +109,8 @@ def error_cases() -> List[Case]:
                                                                         "credentials_file": "'other-vault.yml'"},
              ("credentials_file", "vault")),
         Case("extra_params with a number as a field name", {"extra_params": "{1: 'one', 'two': 2}"}, ("extra_params",)),
+        # Read as false by the config manager before: verification off for a typo.
+        Case("validate_certs a word that is not a boolean", {"validate_certs": "'tru'"}, ("validate_certs",)),
     ]
     cases += [Case("credentials_file with " + label, {"credentials_file": "'%s'" % name}, names) for label, name, _content, names in TYPED_FILES]
     for label, _url in BAD_URLS.items():

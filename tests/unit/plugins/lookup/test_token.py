@@ -136,6 +136,8 @@ def test_bad_credentials_files(tmp_path, content, message):
     ("timeout: soon", r"^Option timeout has a value that is not of type float: check timeout in credentials_file /.*/creds\.yml\.$"),
     ("ca_path: {nested: %s}" % json.dumps(SECRET), r"^Option ca_path has a value that is not of type str: check ca_path in credentials_file"),
     ("extra_params: {1: one, two: 2}", r"^extra_params has the field name 1, which is not a string: quote it \('1'\)\.$"),
+    # The config manager would read a word it does not know as false: a typo must not turn verification off.
+    ("validate_certs: nope", r"^Option validate_certs has a value that is not of type bool: check validate_certs in credentials_file"),
 ])
 def test_credentials_file_values_are_checked_before_any_request(token_endpoint, tmp_path, content, message):
     """As strictly as values from any other source; the lookup's output too, which is used only once the token is there."""
@@ -189,6 +191,14 @@ def test_other_oauth2_variables_are_never_templated(token_endpoint):
 def test_a_variable_of_an_option_given_directly_is_not_templated(token_endpoint):
     variables = {"oauth2_client_secret": trust_as_template("{{ undefined_secret }}")}
     assert run_lookup(variables, token_url=token_endpoint.base_url + "/token", client_id="cid", client_secret=SECRET) == "tok-123"
+
+
+@pytest.mark.parametrize("name", ["validate_certs", "validate_token", "cache"])
+def test_a_word_that_is_not_a_boolean_is_refused_not_read_as_false(token_endpoint, name):
+    with pytest.raises(AnsibleError, match=r"^Option %s has a value that is not of type bool: check the %s argument" % (name, name)):
+        run_lookup(token_url=token_endpoint.base_url + "/token", client_id="cid", client_secret=SECRET, **{name: "tru"})
+    assert token_endpoint.requests == []
+    assert run_lookup(token_url=token_endpoint.base_url + "/token", client_id="cid", client_secret=SECRET, cache="no") == "tok-123"
 
 
 @pytest.mark.parametrize("value", [{"nested": SECRET}, [SECRET, "x"]])
