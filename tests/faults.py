@@ -73,6 +73,7 @@ ANSWERS: Dict[str, Callable[[int], Answer]] = {
     "gzip_bomb": lambda n: (200, {"Content-Encoding": "gzip"}, GZIP_BOMB),
     "bad_encoding": lambda n: (200, {"Content-Encoding": "gzip"}, _token()),
     "redirect": lambda n: (302, {"Location": "https://elsewhere.example/token"}, b""),
+    "deep_json": lambda n: (200, {}, b'{"access_token": "abc", "x": ' + b"[" * 100000 + b"]" * 100000 + b"}"),
 }
 # Faults that are not a scripted answer, handled by FaultServer itself.
 SPECIAL = ("hang", "drip", "truncated")

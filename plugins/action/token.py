@@ -15,7 +15,7 @@ from ansible.plugins.loader import lookup_loader
 from ansible.release import __version__ as ansible_version
 from ansible.utils.display import Display
 
-from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import DEFAULT_FACT_NAME, ClientOptions
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import DEFAULT_FACT_NAME, ClientOptions, too_short_for_no_log
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.secret_masking import mask_in_output
 from ansible_collections.oauth2.client_credentials.plugins.plugin_utils.controller_options import resolve_options
@@ -45,6 +45,10 @@ class ActionModule(ActionBase):
             # Checked here before anything is serialised for the module (a YAML alias bomb in credentials_file would
             # expand there); files are left to the module, which reads them where it runs.
             client_options = ClientOptions.from_mapping(options.values, local_files=False)
+            # Said here, where no_log scrubbing cannot blank a short value out of the message itself.
+            too_short = too_short_for_no_log(options.values)
+            if too_short:
+                raise OAuth2Error(too_short)
         except OAuth2Error as exc:
             failure = AnsibleActionFail(str(exc))
             # Before ansible-core 2.19 it carries the traceback of the error being handled, and callbacks show that.

@@ -181,6 +181,10 @@ options:
       - Entries are files in O(cache_dir), encrypted and named with keys derived from the client secret and a random
         per-user key kept in C(<cache_dir>.key); without both, a cache file reveals no token and cannot be used to test
         guesses of the secret.
+      - A cached token goes only to a request whose settings would obtain and trust it the same way, that is with the same
+        TLS settings (O(validate_certs), the content of O(ca_path)), client certificate and key, private key and
+        passphrase, assertion algorithm, and O(validate_token) with its expectations. Requests that differ only in
+        O(timeout), O(retries), O(max_retry_wait) or O(refresh_margin) share a token.
       - A response without C(expires_in) (and no C(exp) claim) is never cached.
       - Turn it off when every task must present a freshly issued token (for example to test the provider), or when the
         home directory is shared by users who must not share tokens of the same client.

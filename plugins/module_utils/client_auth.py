@@ -148,7 +148,8 @@ class PrivateKeyJwt(_AssertionAuth):
         return tuple(value for value in (self._private_key, self._passphrase) if value)
 
     def cache_secret(self) -> str:
-        return self._private_key
+        # With its passphrase: whoever holds an encrypted key file, but not the passphrase, learns nothing from the cache.
+        return self._private_key if self._passphrase is None else "%s\0%s" % (self._private_key, self._passphrase)
 
     def _signing_key(self) -> Tuple[Any, str]:
         key = load_private_key(self._private_key, self._passphrase)

@@ -10,9 +10,10 @@ plain mapping, so validation and defaults live in one place.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
-from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple
+from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple, Union
 
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_auth import (
     ASSERTION_ALGORITHMS,
@@ -75,6 +76,10 @@ CLIENT_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
 }
 
 OPTION_NAMES = tuple(CLIENT_ARGUMENT_SPEC)
+# Before ansible-core 2.22 Ansible blanks every occurrence of a no_log option's value in a module's result: a short
+# one would occur in the token or its claims (a passphrase "test" turns https://api.test/ into https://api.********/).
+MIN_NO_LOG_LENGTH = 8
+NO_LOG_MEANINGS = {"client_secret": "secret", "private_key": "key", "private_key_passphrase": "passphrase", "client_key_content": "key"}
 SECRET_METHODS = ("client_secret_basic", "client_secret_post", "client_secret_jwt")
 # Accepted ranges of the numeric options: beyond them a value is a typo, and nan or inf would make waits endless.
 NUMBER_RANGES = {"timeout": (0, 600), "retries": (0, 10), "max_retry_wait": (0, 600), "refresh_margin": (0, 365 * 86400), "leeway": (0, 3600)}
@@ -220,11 +225,59 @@ class ClientOptions(NamedTuple):
         ]
 
     def cache_identity(self) -> Tuple[Any, ...]:
-        """Everything that changes which token the provider issues; TLS settings and timeouts do not."""
+        """Everything that decides which token the provider issues, and whether a fresh request for it would succeed and
+        be trusted: a cached token is handed out only under the settings it was obtained and verified under. Timeouts,
+        retries and the cache's own options decide neither, so they share an entry. The credential that keys the entry
+        (the secret, or the private key and its passphrase) is ClientAuth.cache_secret()."""
         endpoint = self.token_url or "issuer " + (self.issuer or "")
         return (endpoint, self.client_id, self.auth_method, self.scope, self.resource, self.audience, self.extra_params,
+                self.client_assertion_algorithm, self.client_assertion_audience, self.private_key_id,
+                # What TLS trusts and presents, by content: a CA or certificate file replaced under its name is another setting.
+                self.validate_certs and _trusted_cas(self.ca_path),
+                self.client_cert and (_digest(self.client_cert), _digest(self.client_key) if self.client_key else _sha256(self.client_key_content)),
                 # A token cached without validation, or checked against other expectations, is never handed out as verified.
                 self.validation and tuple(self.validation))
+
+
+def _trusted_cas(ca_path: Optional[str]) -> Tuple[str, ...]:
+    """The CAs a verifying request trusts, as requests picks them: ca_path, else REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE,
+    else its default bundle. Read, never parsed: this runs on every cache hit."""
+    path = ca_path or os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    return (path, _digest(path)) if path else ("default",)
+
+
+def _digest(path: str) -> str:
+    """SHA-256 of a file's bytes, or of a (hashed CA) directory's names with each entry's size and time; a path that
+    cannot be read is its error, which the request then reports."""
+    digest = hashlib.sha256()
+    try:
+        if not os.path.isdir(path):
+            with open(path, "rb") as handle:
+                return _sha256(handle.read())
+        for entry in sorted(os.scandir(path), key=lambda found: found.name):
+            try:
+                info = entry.stat()
+                digest.update(("%s\0%d\0%d\n" % (entry.name, info.st_size, info.st_mtime_ns)).encode("utf-8", "surrogateescape"))
+            except OSError:
+                digest.update(("%s\0\n" % entry.name).encode("utf-8", "surrogateescape"))
+    except OSError as exc:
+        return "unreadable: %s" % exc.strerror
+    return digest.hexdigest()
+
+
+def _sha256(content: Union[str, bytes, None]) -> str:
+    """A digest, so that no key material sits in an entry's identity in clear."""
+    return hashlib.sha256(content if isinstance(content, bytes) else (content or "").encode("utf-8")).hexdigest()
+
+
+def too_short_for_no_log(values: Mapping[str, Any]) -> Optional[str]:
+    """Why a module cannot take these options, if one of its no_log values is short enough to garble its result."""
+    for name, meaning in NO_LOG_MEANINGS.items():
+        value = values.get(name)
+        if isinstance(value, str) and 0 < len(value) < MIN_NO_LOG_LENGTH:
+            return ("%s is shorter than %d characters: Ansible would blank out every occurrence of it in the module's result, the token "
+                    "included. Use the lookup, or a %s of at least %d characters." % (name, MIN_NO_LOG_LENGTH, meaning, MIN_NO_LOG_LENGTH))
+    return None
 
 
 def _expectations(options: Mapping[str, Any], issuer: Optional[str]) -> Optional[TokenExpectations]:
@@ -327,6 +380,9 @@ def _extra_params(value: Any) -> Tuple[Tuple[str, str], ...]:
         return ()
     if not isinstance(value, Mapping):
         raise OAuth2Error("extra_params must be a dictionary of form fields, not %s." % type(value).__name__)
+    for key in value:
+        if not isinstance(key, str):
+            raise OAuth2Error("extra_params has the field name %s, which is not a string: quote it ('%s')." % (shown(key), shown(key)))
     pairs: List[Tuple[str, str]] = []
     for key in sorted(value):
         if key in RESERVED_PARAMS:

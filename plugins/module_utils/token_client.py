@@ -28,8 +28,9 @@ from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_ca
 if TYPE_CHECKING:
     from ansible_collections.oauth2.client_credentials.plugins.module_utils.transport import Transport
 
-# On a key the cached JWKS lacks, it is fetched again unless it is younger than this: a stream of tokens signed
-# with unknown keys costs the provider one JWKS request a minute, and a rotated key is picked up within one.
+# On a key the cached JWKS lacks, or a signature its key does not verify, it is fetched again unless it is younger than
+# this: a stream of tokens signed with unknown keys costs the provider one JWKS request a minute, and a rotated key
+# (a new kid, or a new key under the same kid) is picked up within one.
 JWKS_REFETCH_INTERVAL = 60
 # Import name and the distribution to install, for the "missing library" message of each front end.
 REQUIRED_LIBRARIES = (("requests", "requests"), ("jwt", "PyJWT"), ("cryptography", "cryptography"))

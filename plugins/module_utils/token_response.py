@@ -24,6 +24,9 @@ ERROR_HINTS = {
 }
 
 MAX_DESCRIPTION_CHARS = 300
+# No OAuth or OpenID document nests more than a few levels; far deeper JSON would exhaust Python's recursion limit
+# in the parser, or later in whatever walks it (the cache, Ansible's handling of results).
+MAX_JSON_DEPTH = 32
 # Ten years: a longer lifetime is no real token's, and an expiry beyond it would not fit the cache's header.
 MAX_LIFETIME = 10 * 365 * 86400
 # Token types that need a proof with every API call, which a header alone cannot give.
@@ -36,6 +39,13 @@ def parse_json_object(response: HttpResponse, what: str) -> Dict[str, Any]:
         document = json.loads(response.body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         document = None
+    except RecursionError:
+        document = _TOO_DEEP
+    if document is _TOO_DEEP or isinstance(document, dict) and _json_depth(document) > MAX_JSON_DEPTH:
+        raise OAuth2Error(
+            "%s %s answered HTTP %d with JSON nested more than %d levels deep (%d bytes), which is no OAuth response: check that the URL is right."
+            % (what, response.url, response.status, MAX_JSON_DEPTH, len(response.body))
+        )
     if not isinstance(document, dict):
         raise OAuth2Error(
             "%s %s answered HTTP %d with %s (%s, %d bytes) instead of a JSON object: check that the URL is right."
@@ -43,6 +53,20 @@ def parse_json_object(response: HttpResponse, what: str) -> Dict[str, Any]:
                response.content_type or "no content type", len(response.body))
         )
     return document
+
+
+_TOO_DEEP = object()
+
+
+def _json_depth(value: Any) -> int:
+    """How deeply a parsed JSON value nests (a scalar is 0), counted without recursion, so any depth can be measured."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        current, depth = pending.pop()
+        if isinstance(current, (dict, list)):
+            deepest = max(deepest, depth)
+            pending.extend((item, depth + 1) for item in (current.values() if isinstance(current, dict) else current))
+    return deepest
 
 
 def token_result(response: HttpResponse, now: float, sensitive_values: Sequence[str]) -> Dict[str, Any]:
@@ -102,11 +126,11 @@ def jwt_payload(value: str) -> Dict[str, Any]:
 
     try:
         claims = jwt.decode(value, options={"verify_signature": False}) if value.count(".") == 2 else None
-    except jwt.PyJWTError:
+    except (jwt.PyJWTError, RecursionError):
         claims = None
-    if not isinstance(claims, dict):
+    if not isinstance(claims, dict) or _json_depth(claims) > MAX_JSON_DEPTH:
         raise OAuth2Error("The value (%d characters, not shown) is not a JWT: a JWT is three base64url parts separated by dots, "
-                          "the second a JSON object." % len(value))
+                          "the second a JSON object nested at most %d levels deep." % (len(value), MAX_JSON_DEPTH))
     return claims
 
 

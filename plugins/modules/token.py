@@ -60,8 +60,9 @@ attributes:
     membership: [oauth2.client_credentials.oauth2]
 notes:
   - Decoded RV(token.claims) are informational unless O(validate_token) is on and RV(token.claims_verified) is true.
-  - A O(client_secret) shorter than 8 characters is refused, because Ansible blanks every occurrence of a C(no_log)
-    value in a module's result and would garble a token that happens to contain it; the lookup accepts it.
+  - A O(client_secret), O(private_key_passphrase), O(private_key) or O(client_key_content) shorter than 8 characters is
+    refused, because before ansible-core 2.22 Ansible blanks every occurrence of a C(no_log) value in a module's result
+    and would garble a token or claim that happens to contain it; the lookup accepts them.
   - With a persistent fact cache configured (for example C(jsonfile)), a warning says that the fact O(fact_name) will
     be stored there; the C(oauth2.client_credentials.api_token) role, or O(fact_name=) with C(register), keeps the token out.
   - Options may also come from C(oauth2_<option>) variables and E(ANSIBLE_OAUTH2_<OPTION>) environment variables
@@ -182,13 +183,12 @@ from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_o
     CLIENT_ARGUMENT_SPEC,
     DEFAULT_FACT_NAME,
     ClientOptions,
+    too_short_for_no_log,
 )
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_client import TokenClient, missing_libraries
 
 VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-# Ansible blanks every occurrence of a no_log value in a module's result; a short secret would occur in the token.
-MIN_SECRET_LENGTH = 8
 
 
 def main() -> None:
@@ -205,9 +205,9 @@ def main() -> None:
     if fact_name and not VARIABLE_NAME.match(fact_name) or keyword.iskeyword(fact_name):
         module.fail_json(msg="fact_name %r is not a valid variable name: use letters, digits and underscores, not starting with a digit, "
                              "or an empty string for no fact." % fact_name)
-    if module.params["client_secret"] and len(module.params["client_secret"]) < MIN_SECRET_LENGTH:
-        module.fail_json(msg="client_secret is shorter than %d characters: Ansible would blank out every occurrence of it in this "
-                             "module's result, the token included. Use the lookup, or a longer secret." % MIN_SECRET_LENGTH)
+    too_short = too_short_for_no_log(module.params)
+    if too_short:
+        module.fail_json(msg=too_short)
     try:
         client = TokenClient(ClientOptions.from_mapping(module.params))
     except OAuth2Error as exc:

@@ -16,6 +16,7 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Set
 
 from ansible import constants as C
 from ansible.errors import AnsibleError
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.parsing.vault import is_encrypted_file
 
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import OPTION_NAMES
@@ -73,8 +74,10 @@ def resolve_options(
         found = _find(find_file, "credentials_file", resolved.values["credentials_file"])
         for name, value in load_credentials_file(loader, found, names).items():
             if resolved.values[name] is None or name in defaulted:
-                resolved.values[name] = value
-                resolved.origins[name] = "credentials_file %s" % found
+                # Held to the option's type and choices like a value from any other source, before anything uses it.
+                origin = "credentials_file %s" % found
+                resolved.values[name] = _config_value(plugin, definitions, name, {}, {name: value}, "%s in %s" % (name, origin))[0]
+                resolved.origins[name] = origin
             elif resolved.origins[name] != "the task's arguments":
                 resolved.warnings.append(
                     "credentials_file %s sets %s, but the value from %s is used, which takes precedence: "
@@ -114,9 +117,16 @@ def _option_variables(
     return templated
 
 
-def _config_value(plugin: Any, definitions: Mapping[str, Any], name: str, var_options: Dict[str, Any], direct: Mapping[str, Any]) -> Any:
+def _config_value(
+    plugin: Any, definitions: Mapping[str, Any], name: str, var_options: Dict[str, Any], direct: Mapping[str, Any], source: Optional[str] = None
+) -> Any:
+    """The value and origin of one option; source names where a value of the wrong type is to be fixed, by default
+    every place a value given directly or by variable, environment or ansible.cfg comes from."""
     # Asked of the config manager, not the plugin: before 2.19 a plugin reports origins without direct or var values.
     try:
+        if definitions.get(name, {}).get("type") == "bool" and direct.get(name) is not None:
+            # The config manager reads a word it does not know as false: a typo would turn validate_certs off.
+            boolean(direct[name], strict=True)
         return C.config.get_config_value_and_origin(
             name, plugin_type=plugin.plugin_type, plugin_name=plugin._load_name, variables=var_options, direct=direct  # pylint: disable=protected-access
         )
@@ -124,10 +134,8 @@ def _config_value(plugin: Any, definitions: Mapping[str, Any], name: str, var_op
         # Ansible's own message quotes the value, which may be a secret: say what is wrong without it.
         definition = definitions.get(name, {})
         expected = ("one of " + ", ".join(definition["choices"])) if definition.get("choices") else "of type " + definition.get("type", "str")
-        raise OAuth2Error(
-            "Option %s has a value that is not %s: check the %s argument, the oauth2_%s variable "
-            "and the ANSIBLE_OAUTH2_%s environment variable." % (name, expected, name, name, name.upper())
-        ) from None
+        source = source or "the %s argument, the oauth2_%s variable and the ANSIBLE_OAUTH2_%s environment variable" % (name, name, name.upper())
+        raise OAuth2Error("Option %s has a value that is not %s: check %s." % (name, expected, source)) from None
 
 
 def _describe_origin(origin: Optional[str]) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 
 # The tasks of a block whose vars hold token (a token result) and label.
 USE_THE_TOKEN = """
@@ -34,6 +35,17 @@ MODULE_THEN_LOOKUP = """  tasks:
         token: "{{ lookup('oauth2.client_credentials.token', output='full', cache=false) }}"
         label: lookup
       block:""" + USE_THE_TOKEN
+
+# A play configured by oauth2_* variables for the private_key_jwt client, its key in files/client-key.pem.
+PRIVATE_KEY_FILE_PLAY = """
+- hosts: localhost
+  gather_facts: false
+  vars:
+    oauth2_token_url: "{{ token_url }}"
+    oauth2_ca_path: "{{ ca_path }}"
+    oauth2_client_id: "{{ private_key_client_id }}"
+    oauth2_private_key_path: client-key.pem
+"""
 
 
 def test_client_secret_jwt_through_lookup_and_module(ansible):
@@ -77,15 +89,7 @@ def test_private_key_jwt_with_each_kind_of_key(ansible, key, algorithm):
 def test_vault_encrypted_private_key_file_for_module_and_lookup(ansible):
     key = ansible.write("files/client-key.pem", ansible.provider.client_keys["ec"].read_text())
     ansible.vault("encrypt", str(key))
-    run = ansible.playbook("""
-- hosts: localhost
-  gather_facts: false
-  vars:
-    oauth2_token_url: "{{ token_url }}"
-    oauth2_ca_path: "{{ ca_path }}"
-    oauth2_client_id: "{{ private_key_client_id }}"
-    oauth2_private_key_path: client-key.pem
-""" + MODULE_THEN_LOOKUP, "-vvv")
+    run = ansible.playbook(PRIVATE_KEY_FILE_PLAY + MODULE_THEN_LOOKUP, "-vvv")
     assert run.returncode == 0, run.output
     assert "module: cc-private-key-client" in run.output and "lookup: cc-private-key-client" in run.output
     ansible.assert_no_secrets(run)
@@ -149,4 +153,35 @@ def test_an_unregistered_key_is_refused_with_where_it_came_from(ansible):
 """)
     assert run.returncode == 2
     assert "invalid_client" in run.output and "client_secret from nowhere" not in run.output
+    ansible.assert_no_secrets(run)
+
+
+def test_a_four_character_passphrase_works_in_the_lookup_and_is_one_clear_line_in_the_module(ansible):
+    """Before ansible-core 2.22 the module's result would come back with every "test" blanked out of it: the token's
+    audience https://api.test/ as https://api.********/."""
+    key = serialization.load_pem_private_key(ansible.provider.client_keys["rsa"].read_bytes(), None)
+    ansible.write("files/client-key.pem", key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                            serialization.BestAvailableEncryption(b"test")).decode())
+    run = ansible.playbook(PRIVATE_KEY_FILE_PLAY + """    oauth2_private_key_id: rsa
+    oauth2_private_key_passphrase: test
+  tasks:
+    - name: The lookup has no result for Ansible to scrub
+      ansible.builtin.assert:
+        that: lookup('oauth2.client_credentials.token', output='full').claims.aud == 'https://api.test/'
+        quiet: true
+    - name: The module refuses the passphrase before it runs
+      oauth2.client_credentials.token:
+        fact_name: ""
+      delegate_to: localhost
+      ignore_errors: true
+      register: refused
+    - ansible.builtin.assert:
+        that: refused.msg == expected
+      vars:
+        expected: >-
+          private_key_passphrase is shorter than 8 characters: Ansible would blank out every occurrence of it in the
+          module's result, the token included. Use the lookup, or a passphrase of at least 8 characters.
+""")
+    assert run.returncode == 0, run.output
+    assert ansible.provider.token_requests() == 1
     ansible.assert_no_secrets(run)

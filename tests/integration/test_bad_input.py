@@ -57,6 +57,16 @@ GOOD = {"token_url": "token_url", "ca_path": "ca_path", "client_id": "basic_clie
 ALIAS_BOMB = "client_id: bomb\nextra_params:\n  l0: &l0 [" + ", ".join(["lol"] * 9) + "]\n" + "".join(
     "  l%d: &l%d [%s]\n" % (level, level, ", ".join(["*l%d" % (level - 1)] * 9)) for level in range(1, 9))
 
+# Credentials files with one option of the wrong type or value: (label, file name in files/, content, what the error names).
+# The module has no output option: for it the file's output is an unknown key, also one line naming it.
+TYPED_FILES = [
+    ("private_key_path a number", "typed-private-key-path.yml", "private_key_path: 5\n", ("private_key_path",)),
+    ("timeout a word", "typed-timeout.yml", "timeout: soon\n", ("timeout", "credentials_file")),
+    ("output not one of its choices", "typed-output.yml", "output: everything\n", ("output", "credentials_file")),
+    ("extra_params with a number as a field name", "typed-extra-params.yml", "extra_params: {1: one, two: 2}\n", ("extra_params",)),
+    ("validate_certs a word", "typed-validate-certs.yml", "validate_certs: nope\n", ("validate_certs", "credentials_file")),
+]
+
 
 @dataclass(frozen=True, eq=False)
 class Case:
@@ -98,7 +108,11 @@ def error_cases() -> List[Case]:
         Case("credentials_file vault-encrypted with another password", {"client_id": None, "client_secret": None,
                                                                         "credentials_file": "'other-vault.yml'"},
              ("credentials_file", "vault")),
+        Case("extra_params with a number as a field name", {"extra_params": "{1: 'one', 'two': 2}"}, ("extra_params",)),
+        # Read as false by the config manager before: verification off for a typo.
+        Case("validate_certs a word that is not a boolean", {"validate_certs": "'tru'"}, ("validate_certs",)),
     ]
+    cases += [Case("credentials_file with " + label, {"credentials_file": "'%s'" % name}, names) for label, name, _content, names in TYPED_FILES]
     for label, _url in BAD_URLS.items():
         shown = ("pw",) if label == "userinfo" else ()
         cases.append(Case("token_url " + label, {"token_url": "bad_urls." + label}, ("token_url",), forbidden=shown))
@@ -127,6 +141,8 @@ def prepare_files(ansible) -> None:
     ansible.write("files/not-yaml.yml", "client_id: [unclosed\nclient_secret: {{{\n")
     ansible.write("files/a-list.yml", "- client_id\n- client_secret\n")
     ansible.write("files/alias-bomb.yml", ALIAS_BOMB)
+    for _label, name, content, _names in TYPED_FILES:
+        ansible.write("files/" + name, content)
     creds = "client_id: %s\nclient_secret: %s\n" % (ansible.provider.clients["basic"]["client_id"], MARKERS["marker_file"])
     other_password = ansible.write("other-vault-pass.txt", "other-" + ansible.vault_password + "\n")
     ansible.write("files/other-vault.yml", creds)

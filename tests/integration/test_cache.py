@@ -6,7 +6,12 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import time
+
+from cryptography.hazmat.primitives import serialization
+
+from harness import make_tls_material
 
 INVENTORY = "[app]\n" + "\n".join("host%02d ansible_connection=local" % n for n in range(1, 21)) + "\n"
 
@@ -104,3 +109,62 @@ def test_an_unsafe_cache_directory_costs_a_warning_not_the_play(ansible):
     unwrapped = "".join(run.output.split())  # older ansible-core wraps warnings, even inside long paths
     assert unwrapped.count("".join(warning.split())) == 1, "one warning, not one per fork"
     assert os.listdir(cache) == []
+
+
+STRICTER_REQUESTS = """
+- hosts: localhost
+  gather_facts: false
+  vars_files: [vault_creds.yml]
+  vars:
+    oauth2_token_url: "{{ token_url }}"
+    pk: {token_url: "{{ token_url }}", ca_path: "{{ ca_path }}", client_id: "{{ private_key_client_id }}", private_key_path: client-key.pem,
+         private_key_id: rsa}
+    mtls: {token_url: "{{ token_url }}", ca_path: "{{ ca_path }}", client_id: "{{ mtls_client_id }}", client_key: "{{ client_key_path }}",
+           auth_method: tls_client_auth}
+  tasks:
+    - name: A token obtained without verifying the provider's certificate, and cached
+      ansible.builtin.debug:
+        msg: "{{ lookup('oauth2.client_credentials.token', validate_certs=false) | length }}"
+    - name: Tokens obtained with an encrypted private key and with a client certificate, and cached
+      ansible.builtin.debug:
+        msg: "{{ lookup('oauth2.client_credentials.token', private_key_passphrase='right-passphrase', **pk) | length }}
+              {{ lookup('oauth2.client_credentials.token', client_cert=client_cert_path, **mtls) | length }}"
+    - name: "module: trusting only a CA that did not issue the provider's certificate"
+      oauth2.client_credentials.token:
+        ca_path: "%(other_ca)s"
+        fact_name: ""
+      ignore_errors: true
+"""
+TLS_REFUSED = r"Token endpoint https://127\.0\.0\.1:\d+/token failed TLS verification \(certificate verify failed"
+# Each request again, as a fresh one would fail: the lookup's arguments, and the error line a fresh request gives.
+STRICTER = {
+    "lookup: trusting only a CA that did not issue the provider's certificate": ("ca_path='%(other_ca)s'", TLS_REFUSED),
+    "lookup: a wrong passphrase": ("private_key_passphrase='wrong-passphrase', **pk",
+                                   r"private_key is not a PEM private key, or private_key_passphrase does not open it"),
+    "lookup: an algorithm the key cannot make": ("private_key_passphrase='right-passphrase', client_assertion_algorithm='ES256', **pk",
+                                                 r"client_assertion_algorithm ES256 does not fit the RSA private_key"),
+    "lookup: a certificate that does not match its key": ("client_cert='%(server_cert)s', **mtls",
+                                                          r"client_cert cannot be presented .* \(the key does not belong to the certificate\)"),
+}
+
+
+def test_a_cached_token_goes_only_to_a_request_as_strict_as_the_one_that_obtained_it(ansible, tmp_path):
+    """A cache hit makes no check a fresh request would skip: the CA trusted, the key and its passphrase, the assertion's
+    algorithm and the client certificate all decide which entry is used."""
+    ansible.write_vaulted_variables()
+    key = serialization.load_pem_private_key(ansible.provider.client_keys["rsa"].read_bytes(), None)
+    ansible.write("files/client-key.pem", key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                            serialization.BestAvailableEncryption(b"right-passphrase")).decode())
+    tasks = "".join('    - name: "%s"\n      ansible.builtin.debug:\n        msg: "{{ lookup(\'oauth2.client_credentials.token\', %s) }}"\n'
+                    "      ignore_errors: true\n" % (name, arguments) for name, (arguments, _line) in STRICTER.items())
+    files = {"other_ca": make_tls_material(tmp_path / "other-tls").ca_path, "server_cert": ansible.provider.tls.cert_path}
+    run = ansible.playbook((STRICTER_REQUESTS + tasks) % files)
+    assert run.returncode == 0, run.output
+    printed = dict(re.findall(r"TASK \[(.*?)\] \**\n(.*?)(?=\nTASK \[|\nPLAY RECAP)", run.output, re.S))
+    expected = {name: line for name, (_arguments, line) in STRICTER.items()}
+    expected["module: trusting only a CA that did not issue the provider's certificate"] = TLS_REFUSED
+    for name, line in expected.items():
+        assert re.search("fatal: .*" + line, printed[name]) and "...ignoring" in printed[name], (name, run.output)
+    assert ansible.provider.token_requests() == 3, "one for each cached token, none for the requests that fail"
+    assert "Traceback" not in run.output
+    ansible.assert_no_secrets(run, "right-passphrase", "wrong-passphrase")

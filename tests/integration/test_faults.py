@@ -56,6 +56,7 @@ CASES: Dict[str, Tuple[str, bool, Optional[str]]] = {
     "bad content encoding": ("bad_encoding", False, r"sent a body that does not decode as its Content-Encoding says"),
     "redirect": ("redirect", False, r"redirects \(HTTP 302\) to https://elsewhere.example/token: redirects are not followed"),
     "certificate for another host": ("wrong_host", True, r"failed TLS verification \(certificate verify failed: IP address mismatch"),
+    "JSON nested 100000 deep": ("deep_json", False, r"answered HTTP 200 with JSON nested more than 32 levels deep \(\d+ bytes\)"),
 }
 
 

@@ -18,6 +18,7 @@ from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors i
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_client import TokenClient
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_validation import verify_token
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.transport import HttpResponse, Transport
+import harness
 from harness import Provider
 
 PLAY = """
@@ -221,13 +222,17 @@ def test_forged_tokens_are_refused(provider, tmp_path):
         provider, _sign(dict(header, kid="attacker"), payload, lambda data: rs256.sign(data, attacker)))
 
 
-def test_a_restarted_provider_with_a_new_key_is_followed_after_one_refetch(tmp_path):
-    """The cached JWKS lacks the new key: fetched again once (the cached copy being over a minute old), then it passes."""
+def test_a_restarted_provider_with_a_new_key_is_followed_after_one_refetch(tmp_path, monkeypatch):
+    """The cached JWKS lacks the new key: fetched again once (the cached copy being over a minute old), then it passes.
+
+    The provider comes back with its TLS certificate, as a real one does: the CA trusted is part of the cache entry's identity.
+    """
     now = [time.time()]
     with Provider(tmp_path / "first") as first:
         port = int(first.issuer.rsplit(":", 1)[1])
         transport = CountingTransport(str(first.ca_path))
         before = TokenClient(core_options(first, tmp_path / "cache"), transport=transport, clock=lambda: now[0]).get_token()
+    monkeypatch.setattr(harness, "make_tls_material", lambda directory: first.tls)
     with Provider(tmp_path / "second", oidc_port=port) as second:
         assert second.issuer == first.issuer
         now[0] += 30

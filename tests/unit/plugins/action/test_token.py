@@ -209,3 +209,12 @@ def test_an_unreachable_host_says_why_the_connection_error_is_hidden():
                                                        r"message is hidden .* ansible\.builtin\.ping \(Failed to connect to the host via ssh"):
         action.run(task_vars={})
     assert connection_play_context.no_log is False
+
+
+def test_a_short_no_log_value_is_refused_on_the_controller_before_the_module_runs():
+    """There the message itself cannot be scrubbed: a passphrase such as "the" would otherwise blank words out of it."""
+    with pytest.raises(AnsibleActionFail, match=r"^private_key_passphrase is shorter than 8 characters: Ansible would blank out every "
+                                                r"occurrence of it in the module's result, the token included\. Use the lookup, or a "
+                                                r"passphrase of at least 8 characters\.$"):
+        run_action({"token_url": "https://idp/token", "client_id": "c", "private_key": "-----BEGIN ENCRYPTED PRIVATE KEY-----\nx\n",
+                    "private_key_passphrase": "the"})

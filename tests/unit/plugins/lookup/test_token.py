@@ -129,6 +129,32 @@ def test_bad_credentials_files(tmp_path, content, message):
         run_lookup(credentials_file=str(path), token_url="https://idp.example.com/token")
 
 
+@pytest.mark.parametrize("content, message", [
+    ("private_key_path: 5", r"^private_key_path 5 was not found \(relative paths are searched like files/ of the play or role\)\.$"),
+    ("private_key_path: [a]", r"^Option private_key_path has a value that is not of type str: check private_key_path in credentials_file /.*/creds\.yml\.$"),
+    ("output: bogus", r"^Option output has a value that is not one of access_token, header, full: check output in credentials_file /.*/creds\.yml\.$"),
+    ("timeout: soon", r"^Option timeout has a value that is not of type float: check timeout in credentials_file /.*/creds\.yml\.$"),
+    ("ca_path: {nested: %s}" % json.dumps(SECRET), r"^Option ca_path has a value that is not of type str: check ca_path in credentials_file"),
+    ("extra_params: {1: one, two: 2}", r"^extra_params has the field name 1, which is not a string: quote it \('1'\)\.$"),
+    # The config manager would read a word it does not know as false: a typo must not turn verification off.
+    ("validate_certs: nope", r"^Option validate_certs has a value that is not of type bool: check validate_certs in credentials_file"),
+])
+def test_credentials_file_values_are_checked_before_any_request(token_endpoint, tmp_path, content, message):
+    """As strictly as values from any other source; the lookup's output too, which is used only once the token is there."""
+    path = tmp_path / "creds.yml"
+    path.write_text("client_id: file-id\nclient_secret: %s\n%s\n" % (json.dumps(SECRET), content))
+    with pytest.raises(AnsibleError, match=message) as caught:
+        run_lookup(credentials_file=str(path), token_url=token_endpoint.base_url + "/token")
+    assert token_endpoint.requests == [] and SECRET not in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_credentials_file_values_are_converted_like_other_sources(token_endpoint, tmp_path):
+    path = tmp_path / "creds.yml"
+    path.write_text("client_id: file-id\nclient_secret: %s\ntimeout: '5'\noutput: full\nscope: read write\n" % json.dumps(SECRET))
+    assert run_lookup(credentials_file=str(path), token_url=token_endpoint.base_url + "/token")["access_token"] == "tok-123"
+    assert sent(token_endpoint, "scope") == ["read write"]
+
+
 def test_missing_credentials_file():
     with pytest.raises(AnsibleError, match=r"credentials_file /nonexistent/creds.yml was not found"):
         run_lookup(credentials_file="/nonexistent/creds.yml", token_url="https://idp.example.com/token")
@@ -165,6 +191,14 @@ def test_other_oauth2_variables_are_never_templated(token_endpoint):
 def test_a_variable_of_an_option_given_directly_is_not_templated(token_endpoint):
     variables = {"oauth2_client_secret": trust_as_template("{{ undefined_secret }}")}
     assert run_lookup(variables, token_url=token_endpoint.base_url + "/token", client_id="cid", client_secret=SECRET) == "tok-123"
+
+
+@pytest.mark.parametrize("name", ["validate_certs", "validate_token", "cache"])
+def test_a_word_that_is_not_a_boolean_is_refused_not_read_as_false(token_endpoint, name):
+    with pytest.raises(AnsibleError, match=r"^Option %s has a value that is not of type bool: check the %s argument" % (name, name)):
+        run_lookup(token_url=token_endpoint.base_url + "/token", client_id="cid", client_secret=SECRET, **{name: "tru"})
+    assert token_endpoint.requests == []
+    assert run_lookup(token_url=token_endpoint.base_url + "/token", client_id="cid", client_secret=SECRET, cache="no") == "tok-123"
 
 
 @pytest.mark.parametrize("value", [{"nested": SECRET}, [SECRET, "x"]])

@@ -71,6 +71,8 @@ def test_extra_params_cannot_override_what_the_client_owns(key):
         ({"ca_path": "/nonexistent/ca.pem"}, "ca_path /nonexistent/ca.pem does not exist"),
         ({"scope": {"read": 1}}, "scope must be a string or a list of strings"),
         ({"extra_params": ["a"]}, "extra_params must be a dictionary"),
+        # sorted() would compare 1 with "b"; the one line names the field instead.
+        ({"extra_params": {1: "x", "b": "y"}}, r"^extra_params has the field name 1, which is not a string: quote it \('1'\)\.$"),
         ({"client_id": 42}, "client_id must be a string"),
     ],
 )

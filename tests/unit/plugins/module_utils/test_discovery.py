@@ -84,3 +84,17 @@ def test_a_document_cached_before_the_issuer_check_is_not_used(provider, tmp_pat
                        time.monotonic() + 10)
     TokenClient(options).get_token()
     assert [seen.path for seen in provider.requests] == [WELL_KNOWN, "/token"]
+
+
+@pytest.mark.parametrize("path, answer", [
+    (WELL_KNOWN, '{"issuer": "ISSUER", "x": %s}'),
+    ("/jwks", '{"keys": %s}'),
+])
+def test_deeply_nested_documents_are_one_line(provider, path, answer):
+    publish(provider, jwks_uri=provider.base_url + "/jwks")
+    # A JWT in form only (header {"alg":"RS256"}, payload {}): its keys are looked up before its signature is checked.
+    provider.answer("/token", json_body={"access_token": "eyJhbGciOiJSUzI1NiJ9.e30.c2ln", "token_type": "Bearer", "expires_in": 600})
+    provider.answer(path, body=(answer.replace("ISSUER", provider.base_url) % ("[" * 100000 + "]" * 100000)).encode())
+    with pytest.raises(OAuth2Error, match=r"^(OpenID discovery document|JWKS) http://127\.0\.0\.1:\d+%s answered HTTP 200 with JSON nested more "
+                                          r"than 32 levels deep" % path):
+        client(provider, validate_token=True).get_token()

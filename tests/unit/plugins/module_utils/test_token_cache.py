@@ -14,6 +14,7 @@ import time
 
 import pytest
 
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_auth import client_auth_for
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import ClientOptions
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
 from ansible_collections.oauth2.client_credentials.plugins.module_utils import token_cache
@@ -75,7 +76,7 @@ def identity(user_key=b"k" * 32, **overrides):
     settings = {"token_url": "https://idp/token", "client_id": "app", "client_secret": SECRET}
     settings.update(overrides)
     opts = ClientOptions.from_mapping(settings)
-    return CacheKeys(opts.client_secret, opts.cache_identity(), user_key).name("token")
+    return CacheKeys(client_auth_for(opts).cache_secret(), opts.cache_identity(), user_key).name("token")
 
 
 @pytest.mark.parametrize("change", [
@@ -87,10 +88,79 @@ def test_everything_that_changes_the_token_changes_the_key(change):
     assert identity(**change) != identity()
 
 
-@pytest.mark.parametrize("change", [{"timeout": 3}, {"validate_certs": False}, {"scope": ["read", "write"]}])
-def test_transport_settings_and_scope_spelling_do_not(change):
+@pytest.mark.parametrize("change", [
+    {"validate_certs": False}, {"client_assertion_algorithm": "HS384"}, {"client_assertion_audience": "https://idp"},
+    {"private_key_id": "k2"}, {"validate_token": True, "issuer": "https://idp"},
+])
+def test_everything_that_decides_whether_a_fresh_request_succeeds_and_is_trusted_changes_the_key(change):
+    assert identity(**change) != identity()
+
+
+@pytest.mark.parametrize("change", [{"timeout": 3}, {"retries": 0}, {"max_retry_wait": 1}, {"refresh_margin": 5}, {"scope": ["read", "write"]}])
+def test_timeouts_retries_and_scope_spelling_do_not(change):
     baseline = identity(scope="read write") if "scope" in change else identity()
     assert identity(**change) == baseline
+
+
+def test_the_cas_trusted_change_the_key_by_content(tmp_path, monkeypatch):
+    """A token obtained through one CA is not handed to a request that trusts another, nor one replaced under the same name."""
+    ca, other, directory = tmp_path / "ca.pem", tmp_path / "other.pem", tmp_path / "cas"
+    ca.write_text("CA one")
+    other.write_text("CA two")
+    directory.mkdir()
+    names = {identity(), identity(ca_path=str(ca)), identity(ca_path=str(other)), identity(ca_path=str(directory))}
+    ca.write_text("CA one, replaced")
+    (directory / "0a1b2c3d.0").write_text("CA three")
+    names |= {identity(ca_path=str(ca)), identity(ca_path=str(directory))}
+    assert len(names) == 6 and identity(ca_path=str(ca)) == identity(ca_path=str(ca))
+    default = identity()
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(other))
+    assert identity() != default and identity() == identity(ca_path=str(other)), "requests trusts REQUESTS_CA_BUNDLE without a ca_path"
+    assert identity(validate_certs=False, ca_path=str(ca)) == identity(validate_certs=False), "nothing is verified either way"
+
+
+def test_the_client_certificate_and_its_key_change_the_key(tmp_path):
+    cert, key = tmp_path / "client.pem", tmp_path / "client-key.pem"
+    cert.write_text("certificate")
+    key.write_text("key material")
+    files = {"client_cert": str(cert), "client_key": str(key)}
+    names = {identity(), identity(**files), identity(client_cert=str(cert), client_key_content="other key material")}
+    cert.write_text("another certificate")
+    names.add(identity(**files))
+    key.write_text("other key material")
+    names.add(identity(**files))
+    assert len(names) == 5
+
+
+def test_the_private_key_and_its_passphrase_change_the_key():
+    """Both key the entry's derivation: whoever holds an encrypted key file without its passphrase learns nothing from the cache."""
+    key = "-----BEGIN ENCRYPTED PRIVATE KEY-----\nnot parsed here\n-----END ENCRYPTED PRIVATE KEY-----\n"
+    names = {identity(private_key=key), identity(private_key=key, private_key_passphrase="right-passphrase"),
+             identity(private_key=key, private_key_passphrase="wrong-passphrase"), identity(private_key=key.replace("here", "there"))}
+    assert len(names) == 4
+
+
+def rsa_key_pem(passphrase):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.BestAvailableEncryption(passphrase.encode())).decode()
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"private_key_passphrase": "wrong-passphrase"}, r"^private_key is not a PEM private key, or private_key_passphrase does not open it"),
+    ({"client_assertion_algorithm": "ES256"}, r"^client_assertion_algorithm ES256 does not fit the RSA private_key: use RS256 or "),
+])
+def test_a_cached_token_never_skips_a_check_a_fresh_request_makes(provider, cache_dir, clock, change, message):
+    issue(provider)
+    settings = {"client_secret": None, "private_key": rsa_key_pem("right-passphrase"), "private_key_passphrase": "right-passphrase"}
+    assert client(provider, cache_dir, clock, **settings).get_token()["access_token"] == "tok"
+    assert client(provider, cache_dir, clock, **settings).get_token()["access_token"] == "tok"
+    with pytest.raises(OAuth2Error, match=message):
+        client(provider, cache_dir, clock, **dict(settings, **change)).get_token()
+    assert token_requests(provider) == 1
 
 
 def test_key_reveals_neither_client_nor_secret():

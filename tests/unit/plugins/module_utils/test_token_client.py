@@ -143,6 +143,32 @@ def test_non_json_body_is_described_not_shown(provider):
     assert "gateway" not in str(caught.value)
 
 
+def nested(depth):
+    """JSON nested depth levels deep inside a token response: deep enough, beyond Python's recursion limit."""
+    return ('{"access_token": "x", "expires_in": 60, "x": ' + "[" * depth + "]" * depth + "}").encode()
+
+
+@pytest.mark.parametrize("depth", [33, 3000, 100000])
+def test_deeply_nested_json_is_one_line(provider, depth):
+    provider.answer("/token", body=nested(depth))
+    with pytest.raises(OAuth2Error, match=r"^Token endpoint http://127\.0\.0\.1:\d+/token answered HTTP 200 with JSON nested more than 32 "
+                                          r"levels deep \(\d+ bytes\), which is no OAuth response: check that the URL is right\.$"):
+        client(provider).fetch_token()
+
+
+def test_json_nested_as_deep_as_allowed_is_read(provider):
+    provider.answer("/token", body=nested(31))
+    assert client(provider).fetch_token()["access_token"] == "x"
+
+
+@pytest.mark.parametrize("depth", [40, 100000])
+def test_a_token_with_deeply_nested_claims_has_none_shown(provider, depth):
+    """Claims are informational; nested beyond any real token's, they are left out like an opaque token's."""
+    payload = base64.urlsafe_b64encode(('{"exp": %d, "x": %s}' % (NOW + 600, "[" * depth + "]" * depth)).encode()).decode().rstrip("=")
+    provider.answer("/token", json_body={"access_token": "eyJhbGciOiJIUzI1NiJ9.%s.c2ln" % payload, "expires_in": 60})
+    assert client(provider).fetch_token()["claims"] == {}
+
+
 def test_error_description_echoing_the_secret_is_redacted(provider):
     provider.answer("/token", status=401, json_body={"error": "invalid_client", "error_description": "bad secret " + SECRET})
     with pytest.raises(OAuth2Error) as caught:

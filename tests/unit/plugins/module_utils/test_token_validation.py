@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 
 import jwt
@@ -150,6 +151,39 @@ def test_a_rotated_key_is_found_in_the_refetched_set():
     assert jwks.calls == [False, True]
 
 
+def kidless(private_key):
+    public = jwk(private_key, None)
+    del public["kid"]
+    return public
+
+
+@pytest.mark.parametrize("kid", ["rsa", None])
+def test_a_key_rotated_under_the_same_kid_is_found_in_the_refetched_set(kid):
+    """A signature that fails with a known key asks for the provider's recent set once: it may hold a new key under that kid."""
+    def published(key):
+        return {"keys": [jwk(key, kid) if kid else kidless(key)]}
+
+    jwks = Jwks(published(OTHER_RSA_KEY), published(RSA_KEY))
+    assert verify(token(kid=kid), jwks=jwks)["sub"] == "app"
+    assert jwks.calls == [False, True]
+
+
+def test_a_signature_that_fails_with_the_refetched_key_too_is_refused():
+    jwks = Jwks({"keys": [jwk(OTHER_RSA_KEY, "rsa")]})
+    refused(token(), r"token signature does not verify with key rsa of the JWKS https://idp.example/jwks\.$", jwks=jwks)
+    assert jwks.calls == [False, True]
+
+
+def test_every_key_without_a_kid_is_tried():
+    """During a rotation the set holds the old and the new key, both without kid."""
+    jwks = Jwks({"keys": [kidless(OTHER_RSA_KEY), kidless(RSA_KEY)]})
+    assert verify(token(kid=None), jwks=jwks)["sub"] == "app"
+    assert jwks.calls == [False]
+    refused(token(EC_KEY, "ES256", kid=None), r"token algorithm ES256 does not fit key null", jwks=Jwks({"keys": [kidless(RSA_KEY)]}))
+    refused(token(ED_KEY, "EdDSA", kid=None), r"token signature does not verify with the keys without a kid of the JWKS https://idp\.example/jwks\.$",
+            jwks=Jwks({"keys": [kidless(ed25519.Ed25519PrivateKey.generate())]}))
+
+
 def test_a_known_key_needs_no_refetch():
     jwks = Jwks(KEYS)
     verify(token(), jwks=jwks)
@@ -193,6 +227,19 @@ def test_claim_values_are_shown_on_one_short_line():
 
 def test_an_opaque_token_is_not_a_jwt():
     refused("opaque-token-value", r"the access token is not a JWT: turn validate_token off")
+
+
+@pytest.mark.parametrize("part", ["header", "payload"])
+def test_a_token_nested_beyond_any_real_one_is_not_a_jwt(part):
+    def encoded(text):
+        return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+    deep = "[" * 100000 + "]" * 100000
+    header, payload = '{"alg": "RS256", "kid": "rsa", "x": %s}' % deep, '{"iss": "%s"}' % ISSUER
+    if part == "payload":
+        header, payload = '{"alg": "RS256", "kid": "rsa"}', '{"iss": "%s", "x": %s}' % (ISSUER, deep)
+    refused("%s.%s.c2ln" % (encoded(header), encoded(payload)), r"the access token is not a JWT")
+    refused(token(x=[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]), r"the access token is not a JWT")
 
 
 # -- through TokenClient, against a fake provider ---------------------------------------------
@@ -304,14 +351,33 @@ class Clock:
         return self.now
 
 
-def test_unknown_keys_refetch_the_jwks_at_most_once_a_minute(provider):
+@pytest.mark.parametrize("key, kid, message", [
+    (RSA_KEY, "rotated", r"kid rotated is not in the JWKS"),
+    (OTHER_RSA_KEY, "rsa", r"token signature does not verify with key rsa of the JWKS"),
+])
+def test_unknown_keys_and_bad_signatures_refetch_the_jwks_at_most_once_a_minute(provider, key, kid, message):
     clock = Clock()
-    serve(provider, access_token=token(kid="rotated", iss=provider.base_url))
+    serve(provider, access_token=token(key, kid=kid, iss=provider.base_url))
     for advance, fetches in ((0, 1), (30, 1), (31, 2), (10, 2), (3600, 3)):
         clock.now += advance
-        with pytest.raises(OAuth2Error, match=r"kid rotated is not in the JWKS"):
+        with pytest.raises(OAuth2Error, match=message):
             client(provider, clock=clock).get_token()
         assert gets(provider, "/jwks") == fetches, advance
+
+
+@pytest.mark.parametrize("kid", ["rsa", None])
+def test_a_key_rotated_under_the_same_kid_is_picked_up_from_a_refetched_jwks(provider, kid):
+    """The JWKS is cached for an hour; a provider that replaces a key under its kid (or without kids) is followed at once."""
+    def published(key):
+        return {"keys": [jwk(key, kid) if kid else kidless(key)]}
+
+    clock = Clock()
+    serve(provider, access_token=token(kid=kid, iss=provider.base_url), jwks=published(RSA_KEY))
+    assert client(provider, clock=clock).get_token()["claims_verified"] is True
+    serve(provider, access_token=token(OTHER_RSA_KEY, kid=kid, iss=provider.base_url), jwks=published(OTHER_RSA_KEY))
+    clock.now += 600  # the token is renewed; the JWKS, fetched 600 s ago, is still cached
+    assert client(provider, clock=clock).get_token()["claims_verified"] is True
+    assert (posts(provider), gets(provider, "/jwks")) == (2, 2)
 
 
 def test_a_rotated_key_is_picked_up_from_a_refetched_jwks(provider):

@@ -119,9 +119,36 @@ def test_refusal_carries_the_oauth_error_code(capsys, provider):
     assert result["oauth2_error"] == "unauthorized_client"
 
 
-def test_a_short_secret_is_refused_before_its_scrubbing_could_garble_the_token(capsys, endpoint, provider):
-    code, result = run_module(capsys, token_url=endpoint, client_id="cid", client_secret="opaque")
-    assert code == 1 and result["msg"].startswith("client_secret is shorter than 8 characters: Ansible would blank out")
+def encrypted_key(passphrase):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    return ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.BestAvailableEncryption(passphrase.encode())).decode()
+
+
+@pytest.mark.parametrize("name, value, meaning", [
+    ("client_secret", "opaque", "secret"),
+    # Four characters that occur in the token's claims: before 2.22 its aud would come back as https://api.********/.
+    ("private_key_passphrase", "test", "passphrase"),
+    # Values that do not occur in the message, which the module's own scrubbing would blank too (the action plugin says it first).
+    ("client_key_content", "k-pem", "key"),
+    ("private_key", "pem", "key"),
+])
+def test_a_short_no_log_value_is_refused_before_its_scrubbing_could_garble_the_result(capsys, provider, tmp_path, name, value, meaning):
+    claims = "eyJhdWQiOiJodHRwczovL2FwaS50ZXN0LyJ9"  # {"aud":"https://api.test/"}
+    provider.answer("/token", json_body={"access_token": "eyJhbGciOiJFUzI1NiJ9.%s.c2ln" % claims, "expires_in": 600})
+    credentials = {"client_secret": "long-enough-secret"}
+    if name == "private_key_passphrase":
+        credentials = {"private_key": encrypted_key(value)}
+    elif name == "client_key_content":
+        (tmp_path / "client.pem").write_text("certificate")
+        credentials = {"client_cert": str(tmp_path / "client.pem"), "auth_method": "tls_client_auth"}
+    credentials[name] = value
+    code, result = run_module(capsys, token_url=provider.base_url + "/token", client_id="cid", **credentials)
+    assert code == 1 and result["msg"] == (
+        "%s is shorter than 8 characters: Ansible would blank out every occurrence of it in the module's result, the token included. "
+        "Use the lookup, or a %s of at least 8 characters." % (name, meaning))
     assert provider.requests == []
 
 
