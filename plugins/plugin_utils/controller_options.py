@@ -11,6 +11,7 @@ remembers where each value came from, so that a refused client can be told which
 
 from __future__ import annotations
 
+import configparser
 import os
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Set
 
@@ -124,18 +125,33 @@ def _config_value(
     every place a value given directly or by variable, environment or ansible.cfg comes from."""
     # Asked of the config manager, not the plugin: before 2.19 a plugin reports origins without direct or var values.
     try:
-        if definitions.get(name, {}).get("type") == "bool" and direct.get(name) is not None:
-            # The config manager reads a word it does not know as false: a typo would turn validate_certs off.
-            boolean(direct[name], strict=True)
-        return C.config.get_config_value_and_origin(
+        value, origin = C.config.get_config_value_and_origin(
             name, plugin_type=plugin.plugin_type, plugin_name=plugin._load_name, variables=var_options, direct=direct  # pylint: disable=protected-access
         )
+        if definitions.get(name, {}).get("type") == "bool" and origin not in (None, "default"):
+            # The config manager reads a word it does not know as false: a typo would turn validate_certs off.
+            boolean(_raw_value(definitions[name], name, origin, var_options, direct), strict=True)
+        return value, origin
     except (AnsibleError, ValueError, TypeError):
         # Ansible's own message quotes the value, which may be a secret: say what is wrong without it.
         definition = definitions.get(name, {})
         expected = ("one of " + ", ".join(definition["choices"])) if definition.get("choices") else "of type " + definition.get("type", "str")
         source = source or "the %s argument, the oauth2_%s variable and the ANSIBLE_OAUTH2_%s environment variable" % (name, name, name.upper())
         raise OAuth2Error("Option %s has a value that is not %s: check %s." % (name, expected, source)) from None
+
+
+def _raw_value(definition: Mapping[str, Any], name: str, origin: str, var_options: Mapping[str, Any], direct: Mapping[str, Any]) -> Any:
+    """The value as its source gave it, before the config manager converted it; origin is not the default."""
+    if origin == "Direct":
+        return direct[name]
+    if origin.startswith("var: "):
+        return var_options[origin[len("var: "):]]
+    if origin.startswith("env: "):
+        return os.environ[origin[len("env: "):]]
+    parser = configparser.ConfigParser(inline_comment_prefixes=(";",), interpolation=None)
+    parser.read(origin)
+    return next(parser.get(entry["section"], entry["key"]) for entry in definition.get("ini") or ()
+                if parser.has_option(entry["section"], entry["key"]))
 
 
 def _describe_origin(origin: Optional[str]) -> str:

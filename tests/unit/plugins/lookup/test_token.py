@@ -4,6 +4,10 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from ansible.errors import AnsibleError
@@ -12,6 +16,7 @@ from ansible.parsing.vault import VaultLib, VaultSecret
 from ansible.plugins.loader import lookup_loader
 from ansible.template import Templar
 
+from ansible_collections.oauth2.client_credentials.plugins.lookup import token as token_lookup
 from ansible_compat import trust_as_template
 
 SECRET = "lookup-Secret:+%= value"
@@ -22,6 +27,11 @@ VAULT_PASSWORD = b"unit-vault-password"
 def token_endpoint(provider):
     provider.answer("/token", json_body={"access_token": "tok-123", "expires_in": 600, "token_type": "Bearer", "scope": "read"})
     return provider
+
+
+def collections_root() -> Path:
+    """Where this collection is found as ansible_collections.oauth2.client_credentials, for a process of its own."""
+    return next(path.parent for path in Path(token_lookup.__file__).parents if path.name == "ansible_collections")
 
 
 def run_lookup(variables=None, vault_password=None, **kwargs):
@@ -199,6 +209,40 @@ def test_a_word_that_is_not_a_boolean_is_refused_not_read_as_false(token_endpoin
         run_lookup(token_url=token_endpoint.base_url + "/token", client_id="cid", client_secret=SECRET, **{name: "tru"})
     assert token_endpoint.requests == []
     assert run_lookup(token_url=token_endpoint.base_url + "/token", client_id="cid", client_secret=SECRET, cache="no") == "tok-123"
+
+
+@pytest.mark.parametrize("source", ["variable", "environment"])
+def test_a_word_that_is_not_a_boolean_is_refused_from_variables_and_the_environment(token_endpoint, monkeypatch, source):
+    variables = {"oauth2_validate_certs": "tru"} if source == "variable" else None
+    if source == "environment":
+        monkeypatch.setenv("ANSIBLE_OAUTH2_VALIDATE_CERTS", "tru")
+    with pytest.raises(AnsibleError, match=r"^Option validate_certs has a value that is not of type bool"):
+        run_lookup(variables, token_url=token_endpoint.base_url + "/token", client_id="cid", client_secret=SECRET)
+    assert token_endpoint.requests == []
+
+
+def test_a_word_that_is_not_a_boolean_is_refused_from_ansible_cfg(token_endpoint, tmp_path):
+    config = tmp_path / "ansible.cfg"
+    config.write_text("[oauth2_client_credentials]\nvalidate_certs = tru ; a typo\n")
+    script = (
+        "from ansible.plugins.loader import init_plugin_loader, lookup_loader\n"
+        "init_plugin_loader([%r])\n"
+        "from ansible.parsing.dataloader import DataLoader\n"
+        "from ansible.template import Templar\n"
+        "loader = DataLoader()\n"
+        "lookup = lookup_loader.get('oauth2.client_credentials.token', loader=loader, templar=Templar(loader=loader))\n"
+        "try:\n"
+        "    lookup.run([], variables={}, token_url=%r, client_id='cid', client_secret=%r)\n"
+        "except Exception as exc:\n"
+        "    print(exc)\n"
+    ) % (str(collections_root()), token_endpoint.base_url + "/token", SECRET)
+    environment = dict(os.environ, ANSIBLE_CONFIG=str(config))
+    shown = subprocess.run([sys.executable, "-c", script], env=environment, capture_output=True, text=True, check=True).stdout
+    assert shown.startswith("Option validate_certs has a value that is not of type bool"), shown
+    assert token_endpoint.requests == []
+    config.write_text("[oauth2_client_credentials]\nvalidate_certs = false ; loopback test endpoint\n")
+    shown = subprocess.run([sys.executable, "-c", script], env=environment, capture_output=True, text=True, check=True).stdout
+    assert shown == "" and len(token_endpoint.requests) == 1
 
 
 @pytest.mark.parametrize("value", [{"nested": SECRET}, [SECRET, "x"]])

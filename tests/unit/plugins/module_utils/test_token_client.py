@@ -241,7 +241,7 @@ def test_credentials_without_surrounding_whitespace_give_no_warning(provider):
 
 def test_every_token_handed_out_and_every_credential_is_masked_in_output(provider, tmp_path, monkeypatch):
     """Masked on ansible-core 2.22 whether the token is fresh or from the cache; older lines have no masking to ask."""
-    fresh, cached = ("tok-" + secrets.token_hex(8) for _ in range(2))
+    fresh, cached = "tok-" + secrets.token_hex(8), "tok-" + secrets.token_hex(8)
     secret, passphrase = "secret-" + secrets.token_hex(8), "unused-" + secrets.token_hex(8)
     settings = {"cache_dir": str(tmp_path), "client_secret": secret, "private_key_passphrase": passphrase}
     provider.answer("/token", json_body={"access_token": cached, "expires_in": 600, "token_type": "Bearer"})
