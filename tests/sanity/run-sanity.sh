@@ -19,7 +19,7 @@
 #     that layout and resolves symlinks, so it is a real copy; files removed from the tree are
 #     removed from the copy. The copy is an empty git repository of its own, so ansible-test
 #     checks every file in it (see below).
-#  4. Puts every installed Python 3.8-3.13 on PATH as pythonX.Y (pyenv's shims refuse
+#  4. Puts every installed Python 3.7-3.13 on PATH as pythonX.Y (pyenv's shims refuse
 #     versions that are not selected), so the multi-version tests (compile, import) run on
 #     each; versions that are not installed are skipped by ansible-test with a warning.
 #  5. Runs `ansible-test sanity --venv --color no` from the copy and exits with its status
@@ -260,7 +260,7 @@ for dir in "${path_dirs[@]}"; do
         *) clean_path="${clean_path:+${clean_path}:}${dir}" ;;
     esac
 done
-for version in 3.8 3.9 3.10 3.11 3.12 3.13; do
+for version in 3.7 3.8 3.9 3.10 3.11 3.12 3.13; do
     candidate=""
     if [[ -n "${pyenv_root}" && -d "${pyenv_root}/versions" ]]; then
         candidate="$(find "${pyenv_root}/versions" -mindepth 3 -maxdepth 3 -path "*/versions/${version}.*/bin/python${version}" \
