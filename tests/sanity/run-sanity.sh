@@ -23,7 +23,9 @@
 #     versions that are not selected), so the multi-version tests (compile, import) run on
 #     each; versions that are not installed are skipped by ansible-test with a warning.
 #  5. Runs `ansible-test sanity --venv --color no` from the copy and exits with its status
-#     (ANSIBLE_TEST_COMMAND=units runs `ansible-test units` instead: tests/unit/run-units.sh).
+#     (ANSIBLE_TEST_COMMAND=units runs `ansible-test units` instead: tests/unit/run-units.sh),
+#     after building the sanity venvs it needs under a lock, so that concurrent runs do not
+#     build the same one at once.
 set -euo pipefail
 
 if [[ $# -lt 1 ]]; then
@@ -280,6 +282,18 @@ echo "Target Pythons for sanity: $(find "${python_bin}" -mindepth 1 -printf '%f\
 
 # --- 5. run ------------------------------------------------------------------------------
 cd "${collection_root}"
+# ansible-test builds its sanity venvs in ~/.ansible/test/venv, shared by every ansible-core line and checkout on
+# the machine, and deletes one it finds half-built: two runs that need the same one on a cold cache (make -j2
+# sanity, two lines on one controller Python) break each other. So the venvs are built first, one run at a time.
+if [[ "${ANSIBLE_TEST_COMMAND:-sanity}" == sanity ]]; then
+    echo "Building or reusing the sanity venvs in ${HOME}/.ansible/test/venv, one ansible-test run at a time"
+    mkdir -p "${HOME}/.ansible/test"
+    if ! primed="$(flock "${HOME}/.ansible/test/sanity-venvs.lock" \
+        "${ansible_test}" sanity --venv --color no --prime-venvs "$@" 2>&1)"; then
+        printf '%s\n' "${primed}" >&2
+        exit 1
+    fi
+fi
 status=0
 "${ansible_test}" "${ANSIBLE_TEST_COMMAND:-sanity}" --venv --color no "$@" || status=$?
 exit "${status}"
