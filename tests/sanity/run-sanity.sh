@@ -11,17 +11,21 @@
 #  1. Writes ~/.ansible/test/cache/get_pip_<pip version>.py if missing. ansible-test
 #     normally downloads get-pip.py from a host we cannot reach; ours bootstraps pip with
 #     ensurepip and then pip-installs the requested packages from the configured indexes.
-#  2. Mirrors the working tree (git-tracked plus untracked-but-not-ignored files; a plain
+#  2. Points the installed ansible-test at PyPI for a sanity requirement it pins to a GitHub
+#     archive (ansible-test 2.22.0rc1's dill), which this machine cannot reach either.
+#  3. Mirrors the working tree (git-tracked plus untracked-but-not-ignored files; a plain
 #     walk minus junk directories when there is no git) into
 #     <repo>/.build/sanity/ansible_collections/oauth2/client_credentials/. ansible-test needs
 #     that layout and resolves symlinks, so it is a real copy; files removed from the tree are
 #     removed from the copy. The copy is an empty git repository of its own, so ansible-test
 #     checks every file in it (see below).
-#  3. Puts every installed Python 3.8-3.13 on PATH as pythonX.Y (pyenv's shims refuse
+#  4. Puts every installed Python 3.7-3.13 on PATH as pythonX.Y (pyenv's shims refuse
 #     versions that are not selected), so the multi-version tests (compile, import) run on
 #     each; versions that are not installed are skipped by ansible-test with a warning.
-#  4. Runs `ansible-test sanity --venv --color no` from the copy and exits with its status
-#     (ANSIBLE_TEST_COMMAND=units runs `ansible-test units` instead: tests/unit/run-units.sh).
+#  5. Runs `ansible-test sanity --venv --color no` from the copy and exits with its status
+#     (ANSIBLE_TEST_COMMAND=units runs `ansible-test units` instead: tests/unit/run-units.sh),
+#     after building the sanity venvs it needs under a lock, so that concurrent runs do not
+#     build the same one at once.
 set -euo pipefail
 
 if [[ $# -lt 1 ]]; then
@@ -123,7 +127,25 @@ if [[ ! -f "${get_pip_cache}" ]] || {
     echo "Wrote pip bootstrap script: ${get_pip_cache}"
 fi
 
-# --- 2. mirror the working tree into ansible_collections/oauth2/client_credentials -------
+# --- 2. sanity requirements that only GitHub serves --------------------------------------
+# ansible-test 2.22.0rc1 pins pylint's dill to a GitHub archive ("needed until dill released with 3.15
+# support", sanity.pylint.in). pylint runs on the controller Python, 3.13 at most here, which dill's
+# newest PyPI release supports: the installed ansible-test gets that pin instead. A no-op elsewhere.
+"${helper_python}" - <<'EOF'
+import pathlib
+
+import ansible_test
+
+path = pathlib.Path(ansible_test.__file__).parent / '_data' / 'requirements' / 'sanity.pylint.txt'
+github_dill = ('dill @ https://github.com/uqfoundation/dill/archive/2308ffb0d0c605b9c050fa4c9fd5793d65c67022.zip'
+               '#sha256=090190c7a7f6d6c3bd22f0be94e571e2c70c679d66ccf5be08baa51303607331\n')
+text = path.read_text()
+if github_dill in text:
+    path.write_text(text.replace(github_dill, 'dill==0.4.1\n'))
+    print('Pinned dill 0.4.1 from PyPI instead of a GitHub archive: %s' % path)
+EOF
+
+# --- 3. mirror the working tree into ansible_collections/oauth2/client_credentials -------
 mkdir -p "${collection_root}"
 "${helper_python}" - "${repo_root}" "${collection_root}" <<'EOF'
 import os
@@ -219,7 +241,7 @@ if [[ ! -d "${collection_root}/.git" ]]; then
 fi
 printf '%s\n' '/tests/output/' > "${collection_root}/.git/info/exclude"
 
-# --- 3. make every installed target Python findable as pythonX.Y -----------------------
+# --- 4. make every installed target Python findable as pythonX.Y -----------------------
 # ansible-test looks up `pythonX.Y` on PATH for each Python it supports. pyenv's shims exist
 # for every installed version but refuse all but the selected ones, so link the real
 # interpreters into a directory at the front of PATH and drop the shim directories.
@@ -240,7 +262,7 @@ for dir in "${path_dirs[@]}"; do
         *) clean_path="${clean_path:+${clean_path}:}${dir}" ;;
     esac
 done
-for version in 3.8 3.9 3.10 3.11 3.12 3.13; do
+for version in 3.7 3.8 3.9 3.10 3.11 3.12 3.13; do
     candidate=""
     if [[ -n "${pyenv_root}" && -d "${pyenv_root}/versions" ]]; then
         candidate="$(find "${pyenv_root}/versions" -mindepth 3 -maxdepth 3 -path "*/versions/${version}.*/bin/python${version}" \
@@ -258,8 +280,20 @@ ansible_test_bin="$(dirname "${ansible_test}")"
 export PATH="${python_bin}:${ansible_test_bin}:${clean_path}"
 echo "Target Pythons for sanity: $(find "${python_bin}" -mindepth 1 -printf '%f\n' | sort -V | tr '\n' ' ')"
 
-# --- 4. run ------------------------------------------------------------------------------
+# --- 5. run ------------------------------------------------------------------------------
 cd "${collection_root}"
+# ansible-test builds its sanity venvs in ~/.ansible/test/venv, shared by every ansible-core line and checkout on
+# the machine, and deletes one it finds half-built: two runs that need the same one on a cold cache (make -j2
+# sanity, two lines on one controller Python) break each other. So the venvs are built first, one run at a time.
+if [[ "${ANSIBLE_TEST_COMMAND:-sanity}" == sanity ]]; then
+    echo "Building or reusing the sanity venvs in ${HOME}/.ansible/test/venv, one ansible-test run at a time"
+    mkdir -p "${HOME}/.ansible/test"
+    if ! primed="$(flock "${HOME}/.ansible/test/sanity-venvs.lock" \
+        "${ansible_test}" sanity --venv --color no --prime-venvs "$@" 2>&1)"; then
+        printf '%s\n' "${primed}" >&2
+        exit 1
+    fi
+fi
 status=0
 "${ansible_test}" "${ANSIBLE_TEST_COMMAND:-sanity}" --venv --color no "$@" || status=$?
 exit "${status}"

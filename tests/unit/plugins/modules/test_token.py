@@ -9,31 +9,31 @@ import tempfile
 
 import pytest
 from ansible.module_utils.common.parameters import PASS_VARS
-from ansible.release import __version__ as ansible_version
 
 from ansible_compat import patch_module_args
 from ansible_collections.oauth2.client_credentials.plugins.modules import token as token_module
 
+try:
+    from ansible.module_utils.secrets import mask_secrets
+except ImportError:  # ansible-core < 2.22 writes a placeholder into the result for each no_log value instead
+    mask_secrets = None
+
 SECRET = "module-Secret-Value-42"
 # The module's arguments, as Ansible shows them at -vvv; before ansible-core 2.19 they are always in the result.
 INJECT_INVOCATION = {"_ansible_inject_invocation": True} if "inject_invocation" in PASS_VARS else {}
-# Secret masking arrived with ansible-core 2.22.
-MASKING_CORE = tuple(int(part) for part in ansible_version.split(".")[:2]) >= (2, 22)
 
 
-def run_module_raw(capsys, **args):
-    """The module's exit code and its output as it leaves the module."""
+def run_module_reporting_secrets(capsys, **args):
+    """Also the no_log values the module reports as new secrets: from ansible-core 2.22 the controller takes them out of
+    the result before anything else sees it, and masks them in everything it shows."""
     with patch_module_args(args), pytest.raises(SystemExit) as exited:
         token_module.main()
-    return exited.value.code, json.loads(capsys.readouterr().out)
+    result = json.loads(capsys.readouterr().out)
+    return exited.value.code, result, result.pop("_ansible_new_secrets", [])
 
 
 def run_module(capsys, **args):
-    """The module's exit code and its result as the controller passes it on: ansible-core 2.22 takes the values the
-    module registered for masking (_ansible_new_secrets, the secrets themselves) out of it first."""
-    code, result = run_module_raw(capsys, **args)
-    result.pop("_ansible_new_secrets", None)
-    return code, result
+    return run_module_reporting_secrets(capsys, **args)[:2]
 
 
 @pytest.fixture
@@ -93,11 +93,20 @@ def test_client_key_content_is_no_log_and_its_file_is_gone_after_the_request(cap
     temporary.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(temporary))
     (tmp_path / "client.pem").write_text("certificate")
-    key = "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----\n"
-    code, result = run_module(capsys, token_url=endpoint, client_id="cid", client_cert=str(tmp_path / "client.pem"), client_key_content=key,
-                              _ansible_verbosity=4, **INJECT_INVOCATION)
+    # Used by no other test, so that no earlier one has made it a known secret in this process (ansible-core 2.22+).
+    key = "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgModuleTest\n-----END PRIVATE KEY-----\n"
+    code, result, new_secrets = run_module_reporting_secrets(
+        capsys, token_url=endpoint, client_id="cid", client_cert=str(tmp_path / "client.pem"), client_key_content=key,
+        _ansible_verbosity=4, **INJECT_INVOCATION)
     assert code == 0 and result["token"]["access_token"] == "tok-abc"
-    assert result["invocation"]["module_args"]["client_key_content"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+    shown = result["invocation"]["module_args"]["client_key_content"]
+    if mask_secrets is None:
+        assert shown == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" and new_secrets == []
+    else:
+        # The value itself, reported to the controller as a secret, which it then masks wherever the result is shown.
+        assert shown == key and key.strip() in new_secrets
+        assert "MIGHAgEA" not in mask_secrets(json.dumps(result))
+    del result["invocation"]
     assert "MIGHAgEA" not in json.dumps(result) and list(temporary.iterdir()) == []
 
 
@@ -157,9 +166,9 @@ def test_the_token_and_the_secret_travel_back_to_the_controller_for_masking(caps
     token = "tok-" + secrets.token_hex(8)
     provider.answer("/token", json_body={"access_token": token, "expires_in": 600, "token_type": "Bearer"})
     secret = "module-secret-" + secrets.token_hex(8)
-    result = run_module_raw(capsys, token_url=provider.base_url + "/token", client_id="cid", client_secret=secret)[1]
-    if MASKING_CORE:
-        assert {token, "Bearer " + token, secret} <= set(result["_ansible_new_secrets"])
-        assert "cid" not in result["_ansible_new_secrets"]
+    reported = run_module_reporting_secrets(capsys, token_url=provider.base_url + "/token", client_id="cid", client_secret=secret)[2]
+    if mask_secrets is not None:
+        assert {token, "Bearer " + token, secret} <= set(reported)
+        assert "cid" not in reported
     else:
-        assert "_ansible_new_secrets" not in result
+        assert reported == []
