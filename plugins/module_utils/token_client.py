@@ -104,7 +104,7 @@ class TokenClient:
             form, headers = self.token_request(endpoint)
             # Lifetimes count from before the request: the provider's clock started no earlier.
             sent_at = self._clock()
-            response = self._transport().post_form(endpoint, "Token endpoint", form, headers, deadline)
+            response = self._transport().post_form(endpoint, "Token endpoint", lambda: (form, headers), deadline)
             result = token_result(response, sent_at, self._auth.sensitive_values())
             if self.options.validation:
                 # Verified before get_token can cache it: only a verified token is stored under these expectations.

@@ -8,7 +8,10 @@ and the cause, with no traceback, within the documented bound. Cases run as task
 
 from __future__ import annotations
 
+import os
 import re
+import time
+from pathlib import Path
 from xml.etree import ElementTree
 from typing import Dict, List, Optional, Tuple
 
@@ -32,6 +35,9 @@ CASES: Dict[str, Tuple[str, bool, Optional[str]]] = {
     "hang": ("hang", False, r"did not (answer within 1 seconds after \d attempts|finish within 5 seconds)"),
     "drip": ("drip", False, r"did not finish within 5 seconds, the bound for one token"),
     "drip over https": ("drip", True, r"did not finish within 5 seconds, the bound for one token"),
+    "header drip": ("header_drip", False, r"did not finish within 5 seconds, the bound for one token"),
+    "header drip over https": ("header_drip", True, r"did not finish within 5 seconds, the bound for one token"),
+    "slow TLS handshake": ("slow_handshake", True, r"did not (answer within 1 seconds after \d attempts|finish within 5 seconds)"),
     "500 then 200": ("flaky500", False, None),
     "502 then 200 over https": ("flaky502", True, None),
     "429 Retry-After 1 then 200": ("ratelimited", False, None),
@@ -174,3 +180,40 @@ def test_each_retry_shows_at_vvv_without_secrets(ansible, fault_servers):
     default = ansible.playbook("- hosts: localhost\n  gather_facts: false\n  tasks:\n    - oauth2.client_credentials.token:\n        %s"
                                % options(fault_servers["plain"].url("flaky500", "quiet"), fault_servers["ca_path"]))
     assert default.returncode == 0 and "retrying" not in default.output
+
+
+def module_processes(directory: Path) -> list:
+    """The pids of token modules run from ANSIBLE_REMOTE_TMP under directory, as the local connection starts them."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            command = (entry / "cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if entry.name.isdigit() and str(directory) in command and "AnsiballZ_token" in command:
+            found.append(int(entry.name))
+    return found
+
+
+def test_a_module_that_outlives_its_task_timeout_ends_at_its_own_bound(ansible, fault_servers):
+    """A task timeout fails the task but leaves the module's process running: its own bound (6 s here) must end it."""
+    module_bound = 6
+    run = ansible.playbook("""- hosts: localhost
+  gather_facts: false
+  tasks:
+    - oauth2.client_credentials.token:
+        token_url: %s
+        client_id: fault-client
+        client_secret: %s
+        timeout: %d
+        retries: 0
+        cache: false
+      timeout: 1
+""" % (fault_servers["plain"].url("header_drip", "task-timeout"), SECRET, module_bound), env={"ANSIBLE_REMOTE_TMP": str(ansible.directory / "remote-tmp")})
+    ended = time.monotonic()
+    assert run.returncode == 2 and re.search(r"time frame \(1\)|Timed out after 1 second", run.output), run.output
+    assert module_processes(ansible.directory), "the module should still run when its task has timed out, or this test shows nothing"
+    while module_processes(ansible.directory) and time.monotonic() < ended + module_bound + OVERHEAD:
+        time.sleep(0.2)
+    assert module_processes(ansible.directory) == [], "the module ran past its own bound"
+    ansible.assert_no_secrets(run, SECRET)

@@ -88,7 +88,7 @@ def test_hosts_read_differently_by_python_and_requests_are_refused(url):
 def test_the_transport_itself_refuses_what_the_rule_refuses(provider):
     """The rule guards every request, not only the URLs its callers remembered to check."""
     with pytest.raises(OAuth2Error, match=r"^Token endpoint contains a backslash"):
-        Transport().post_form(provider.base_url + "\\@127.0.0.1/token", "Token endpoint", [("a", "b")], {})
+        Transport().post_form(provider.base_url + "\\@127.0.0.1/token", "Token endpoint", lambda: ([("a", "b")], {}))
     assert provider.requests == []
 
 
@@ -101,13 +101,13 @@ def netrc_for_loopback(isolated_home):
 
 def test_netrc_adds_no_credentials(provider, netrc_for_loopback):
     provider.answer("/token", json_body={})
-    Transport().post_form(provider.base_url + "/token", "Token endpoint", [("client_id", "app")], {})
+    Transport().post_form(provider.base_url + "/token", "Token endpoint", lambda: ([("client_id", "app")], {}))
     assert "Authorization" not in provider.requests[0].headers
 
 
 def test_netrc_does_not_replace_the_clients_own_header(provider, netrc_for_loopback):
     provider.answer("/token", json_body={})
-    Transport().post_form(provider.base_url + "/token", "Token endpoint", [], {"Authorization": "Basic b3du"})
+    Transport().post_form(provider.base_url + "/token", "Token endpoint", lambda: ([], {"Authorization": "Basic b3du"}))
     assert provider.requests[0].headers["Authorization"] == "Basic b3du"
 
 
@@ -154,7 +154,7 @@ def test_timeout(provider):
 def test_redirects_are_not_followed(provider):
     provider.answer("/token", status=307, headers={"Location": "https://elsewhere.example.com/token"})
     with pytest.raises(OAuth2Error, match=r"redirects \(HTTP 307\) to https://elsewhere.example.com/token"):
-        Transport().post_form(provider.base_url + "/token", "Token endpoint", [("a", "b")], {})
+        Transport().post_form(provider.base_url + "/token", "Token endpoint", lambda: ([("a", "b")], {}))
     assert len(provider.requests) == 1
 
 
@@ -237,7 +237,7 @@ def timed(action):
 def test_a_passing_hiccup_is_retried_and_shown(faults, fault):
     transport = Transport(timeout=1, retries=2, max_retry_wait=1)
     started = time.monotonic()
-    response = transport.post_form(faults.url(fault, "unit"), "Token endpoint", [("client_secret", "s3cret-value")], {})
+    response = transport.post_form(faults.url(fault, "unit"), "Token endpoint", lambda: ([("client_secret", "s3cret-value")], {}))
     assert response.status == 200 and faults.requests["/%s/unit" % fault] == 2
     if fault == "ratelimited":
         assert time.monotonic() - started >= 1  # Retry-After: 1 is honoured
@@ -269,7 +269,7 @@ def test_retry_after_as_an_http_date_is_understood(provider):
 def test_other_client_errors_are_never_retried(provider, status):
     """A wrong secret fails at once, whatever Retry-After says."""
     provider.answer("/token", status=status, json_body={"error": "invalid_client"}, headers={"Retry-After": "1"})
-    assert Transport(retries=3).post_form(provider.base_url + "/token", "Token endpoint", [], {}).status == status
+    assert Transport(retries=3).post_form(provider.base_url + "/token", "Token endpoint", lambda: ([], {})).status == status
     assert len(provider.requests) == 1
 
 
@@ -287,9 +287,18 @@ def test_a_server_that_never_answers_is_bounded(faults):
     assert seconds < 0.8 + 0.2
 
 
-def test_a_dripping_answer_is_cut_at_the_deadline(faults):
-    """Each byte comes well within timeout; only the deadline for the whole answer stops it."""
-    seconds, message = timed(lambda: Transport(timeout=1, retries=0).get(faults.url("drip", "unit"), "Token endpoint"))
+@pytest.fixture(scope="module")
+def secure_faults(tmp_path_factory):
+    tls = make_tls_material(tmp_path_factory.mktemp("faults-tls"))
+    with FaultServer(tls.cert_path, tls.key_path) as server:
+        yield server, str(tls.ca_path)
+
+
+@pytest.mark.parametrize("fault, https", [("drip", False), ("header_drip", False), ("header_drip", True), ("slow_handshake", True)])
+def test_a_dripping_exchange_is_cut_at_the_deadline(faults, secure_faults, fault, https):
+    """Each byte comes well within timeout, of the handshake, the headers or the body; only the deadline for the whole exchange stops it."""
+    server, ca_path = secure_faults if https else (faults, None)
+    seconds, message = timed(lambda: Transport(ca_path=ca_path, timeout=1, retries=0).get(server.url(fault, "unit"), "Token endpoint"))
     assert "did not finish within 1 seconds, the bound for one token ((retries + 1) x timeout + retries x max_retry_wait)" in message
     assert 1 <= seconds < 1.3
 
