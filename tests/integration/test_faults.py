@@ -8,8 +8,8 @@ and the cause, with no traceback, within the documented bound. Cases run as task
 
 from __future__ import annotations
 
-import os
 import re
+import shutil
 import time
 from pathlib import Path
 from xml.etree import ElementTree
@@ -217,3 +217,22 @@ def test_a_module_that_outlives_its_task_timeout_ends_at_its_own_bound(ansible, 
         time.sleep(0.2)
     assert module_processes(ansible.directory) == [], "the module ran past its own bound"
     ansible.assert_no_secrets(run, SECRET)
+
+
+def test_a_jwt_client_that_meets_one_503_gets_its_token_on_the_retry(ansible):
+    """The provider used up the first assertion (its jti) before the 503: the retry must send an assertion of its own."""
+    shutil.copy(ansible.provider.client_keys["rsa"], ansible.directory / "client.pem")
+    ansible.provider.fail_next_token_request(ansible.provider.clients["private_key"]["client_id"], 503)
+    run = ansible.playbook("""- hosts: localhost
+  gather_facts: false
+  tasks:
+    - ansible.builtin.set_fact:
+        token: "{{ lookup('oauth2.client_credentials.token', token_url=token_url, ca_path=ca_path, client_id=private_key_client_id,
+                          private_key=lookup('ansible.builtin.file', 'client.pem'), private_key_id='rsa', retries=1, max_retry_wait=1,
+                          cache=false) }}"
+      no_log: true
+""", "-vvv")
+    assert run.returncode == 0, run.output
+    assert re.search(r"Token endpoint \S+: attempt 1 failed \(HTTP 503\), retrying in", run.output), run.output
+    assert ansible.provider.token_requests() == 2 and len(ansible.provider.issued_tokens()) == 1
+    ansible.assert_no_secrets(run)
