@@ -104,6 +104,8 @@ class _AssertionAuth(ClientAuth):
         self._audience = audience
         self._key_id = key_id
         self._lifetime = max(ASSERTION_LIFETIME, int(math.ceil(timeout)) + ASSERTION_CLOCK_SKEW)
+        # Every assertion made: a provider that echoes one in its error must not get it printed (it is a credential while it lives).
+        self._assertions: List[str] = []
 
     def authenticate(self, form: List[Tuple[str, str]], headers: Dict[str, str], endpoint: str) -> None:
         import jwt  # pylint: disable=import-outside-toplevel
@@ -116,7 +118,11 @@ class _AssertionAuth(ClientAuth):
             # PyJWT warns of a short HMAC key; the provider chose the secret, and the output is no place for it.
             warnings.simplefilter("ignore")
             assertion = jwt.encode(claims, key, algorithm=algorithm, headers={"kid": self._key_id} if self._key_id else None)
+        self._assertions.append(assertion)
         form.extend((("client_id", self.client_id), ("client_assertion_type", ASSERTION_TYPE), ("client_assertion", assertion)))
+
+    def sensitive_values(self) -> Tuple[str, ...]:
+        return tuple(self._assertions)
 
     def _signing_key(self) -> Tuple[Any, str]:
         raise NotImplementedError
@@ -133,7 +139,7 @@ class ClientSecretJwt(_AssertionAuth):
                               % (algorithm, ", ".join(SECRET_ALGORITHMS)))
 
     def sensitive_values(self) -> Tuple[str, ...]:
-        return (self._client_secret, quote_plus(self._client_secret))
+        return (self._client_secret, quote_plus(self._client_secret)) + super().sensitive_values()
 
     def cache_secret(self) -> str:
         return self._client_secret
@@ -152,7 +158,7 @@ class PrivateKeyJwt(_AssertionAuth):
         self._passphrase = passphrase
 
     def sensitive_values(self) -> Tuple[str, ...]:
-        return tuple(value for value in (self._private_key, self._passphrase) if value)
+        return tuple(value for value in (self._private_key, self._passphrase) if value) + super().sensitive_values()
 
     def cache_secret(self) -> str:
         return self._private_key

@@ -245,3 +245,19 @@ def test_a_retry_sends_a_fresh_assertion_to_a_provider_that_refuses_replays(toke
                                               max_retry_wait=1, cache=False))
     assert TokenClient(options).get_token()["access_token"] == "fresh-assertion-token"
     assert len(jtis) == 2
+
+
+@pytest.mark.parametrize("method", ["client_secret_jwt", "private_key_jwt"])
+def test_an_assertion_echoed_by_the_provider_is_blanked_out(token_endpoint, method):
+    """A signed assertion is a credential while it lives: whoever reads it from a log could replay it."""
+    sent = []
+
+    def answer(_headers, form):
+        sent.append(form["client_assertion"])
+        return 400, {"error": "invalid_client", "error_description": "assertion %s is not accepted" % form["client_assertion"]}
+
+    credentials = {"client_secret": SPECIAL_SECRET} if method == "client_secret_jwt" else {"private_key": pem(KEYS["P-256"][0])}
+    options = ClientOptions.from_mapping(dict(credentials, token_url=token_endpoint(answer), client_id="cid", auth_method=method, cache=False))
+    with pytest.raises(OAuth2Error, match=r"HTTP 400 invalid_client \(assertion \*{8} is not accepted\)") as caught:
+        TokenClient(options).get_token()
+    assert len(sent) == 1 and sent[0] not in str(caught.value) and sent[0].split(".")[2] not in str(caught.value)
