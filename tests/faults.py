@@ -57,6 +57,7 @@ ANSWERS: Dict[str, Callable[[int], Answer]] = {
     "flaky502": lambda n: (502, {"Content-Type": "text/html"}, b"<html>bad gateway</html>") if n == 1 else (200, {}, _token()),
     "ratelimited": lambda n: (429, {"Retry-After": "1"}, _json({"error": "rate_limited"})) if n == 1 else (200, {}, _token()),
     "retry_after_long": lambda n: (429, {"Retry-After": "3600"}, _json({"error": "rate_limited"})),
+    "retry_after_bad_date": lambda n: (503, {"Retry-After": "Wed, 21 Oct 99999999 07:28:00 GMT"}, b"") if n == 1 else (200, {}, _token()),
     "unavailable": lambda n: (503, {}, b"down for maintenance"),
     "html": lambda n: (200, {"Content-Type": "text/html"}, b"<html><body>Please log in</body></html>"),
     "invalid_json": lambda n: (200, {}, b'{"access_token": "abc", '),

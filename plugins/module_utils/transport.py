@@ -393,7 +393,7 @@ class _Plan:
 
         try:
             asked = retry.get_retry_after(response) if response is not None else None
-        except InvalidHeader:
+        except (InvalidHeader, ValueError, OverflowError):  # not a number nor a date, or a date Python cannot hold (year 99999999)
             asked = None
         if asked is not None and asked > self.max_retry_wait:
             self.refused_wait = asked

@@ -41,6 +41,7 @@ CASES: Dict[str, Tuple[str, bool, Optional[str]]] = {
     "500 then 200": ("flaky500", False, None),
     "502 then 200 over https": ("flaky502", True, None),
     "429 Retry-After 1 then 200": ("ratelimited", False, None),
+    "503 Retry-After out of range then 200": ("retry_after_bad_date", False, None),
     "429 Retry-After 3600": ("retry_after_long", False, r"answered HTTP 429 and asks to retry after 3600 seconds, longer than max_retry_wait \(1\)"),
     "503 forever": ("unavailable", False, r"answered HTTP 503 after 3 attempts: the provider is unavailable or rate-limiting"),
     "html with 200": ("html", False, r"answered HTTP 200 with a body \(text/html, \d+ bytes\) instead of a JSON object"),

@@ -233,8 +233,9 @@ def timed(action):
     return time.monotonic() - started, str(caught.value)
 
 
-@pytest.mark.parametrize("fault", ["flaky500", "flaky502", "ratelimited"])
+@pytest.mark.parametrize("fault", ["flaky500", "flaky502", "ratelimited", "retry_after_bad_date"])
 def test_a_passing_hiccup_is_retried_and_shown(faults, fault):
+    """A Retry-After that is neither seconds nor a date Python can hold counts as none: the usual backoff applies."""
     transport = Transport(timeout=1, retries=2, max_retry_wait=1)
     started = time.monotonic()
     response = transport.post_form(faults.url(fault, "unit"), "Token endpoint", lambda: ([("client_secret", "s3cret-value")], {}))
