@@ -20,6 +20,7 @@ import ipaddress
 import os
 import random
 import re
+import signal
 import socket
 import ssl
 import tempfile
@@ -140,9 +141,10 @@ def _is_loopback(host: str) -> bool:
 class ClientCertificate:
     """The client's certificate and private key, presented on every connection (mutual TLS, RFC 8705).
 
-    Python's ssl loads a key from a file only. A key given as text (client_key_content, which a vault-encrypted
-    client_key becomes on the controller) is written to a private temporary file for one request and removed
-    after it, so a readable copy exists only while a connection may need it.
+    Python's ssl loads a key from a path only. A key given as text (client_key_content, which a vault-encrypted
+    client_key becomes on the controller) is handed over, for one request, as an anonymous in-memory file
+    (memfd, Linux) that no directory lists and that ends with the process however it ends. Where there is none, it
+    is a private temporary file, removed after the request, also when SIGTERM ends the process during it.
     """
 
     cert_path: str
@@ -156,18 +158,28 @@ class ClientCertificate:
         if self.key_path is not None:
             yield self.cert_path, self.key_path
             return
-        try:
-            handle, path = tempfile.mkstemp(prefix="oauth2-client-key-", suffix=".pem")  # mode 0600, created exclusively
-        except OSError as exc:
-            raise OAuth2Error("client_key_content cannot be written to a temporary file in %s (%s): set TMPDIR to a directory "
-                              "of yours where this runs." % (tempfile.gettempdir(), exc.strerror)) from None
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as key_file:
-                key_file.write(self.key_content or "")
-            yield self.cert_path, path
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(path)
+        handle = _memory_file()
+        if handle is not None:
+            try:
+                with open(handle, "w", encoding="utf-8", closefd=False) as key_file:
+                    key_file.write(self.key_content or "")
+                yield self.cert_path, "/proc/self/fd/%d" % handle
+            finally:
+                os.close(handle)
+            return
+        with _terminate_unwinds():
+            try:
+                handle, path = tempfile.mkstemp(prefix="oauth2-client-key-", suffix=".pem")  # mode 0600, created exclusively
+            except OSError as exc:
+                raise OAuth2Error("client_key_content cannot be written to a temporary file in %s (%s): set TMPDIR to a directory "
+                                  "of yours where this runs." % (tempfile.gettempdir(), exc.strerror)) from None
+            try:
+                with os.fdopen(handle, "w", encoding="utf-8") as key_file:
+                    key_file.write(self.key_content or "")
+                yield self.cert_path, path
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
 
     def _refuse_passphrase(self) -> None:
         """OpenSSL would ask for a key's passphrase on the terminal, and an unattended run would wait there."""
@@ -183,6 +195,35 @@ class ClientCertificate:
         if "-----BEGIN ENCRYPTED PRIVATE KEY-----" in text or "Proc-Type: 4,ENCRYPTED" in text:
             raise OAuth2Error("%s is protected by a passphrase, which mutual TLS cannot be given: store the key without one "
                               "(openssl pkey -in key.pem -out plain.pem) and encrypt that file with ansible-vault instead." % name)
+
+
+def _memory_file() -> Optional[int]:
+    """A descriptor of a new anonymous in-memory file that /proc/self/fd names, or None where there is no such thing."""
+    if not hasattr(os, "memfd_create") or not os.path.isdir("/proc/self/fd"):
+        return None
+    try:
+        return os.memfd_create("oauth2-client-key", os.MFD_CLOEXEC)
+    except OSError:  # a sandbox that forbids it
+        return None
+
+
+@contextlib.contextmanager
+def _terminate_unwinds() -> Iterator[None]:
+    """SIGTERM, where nothing else handles it, raises SystemExit inside the block, so its finally clauses run; Ctrl-C's
+    KeyboardInterrupt does so already. Signal handlers belong to the main thread: elsewhere the block runs as it is."""
+    try:
+        previous = signal.signal(signal.SIGTERM, _exit_on_terminate) if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL else None
+    except ValueError:
+        previous = None
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _exit_on_terminate(signum: int, _frame: Any) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _no_netrc(request: Any) -> Any:

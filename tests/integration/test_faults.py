@@ -8,8 +8,10 @@ and the cause, with no traceback, within the documented bound. Cases run as task
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import signal
 import time
 from pathlib import Path
 from xml.etree import ElementTree
@@ -71,7 +73,7 @@ def fault_servers(tmp_path_factory):
     tls = make_tls_material(tmp_path_factory.mktemp("faults-tls"))
     with FaultServer() as plain, FaultServer(tls.cert_path, tls.key_path) as secure, \
             FaultServer(tls.wrong_host_cert_path, tls.wrong_host_key_path) as wrong_host:
-        yield {"plain": plain, "secure": secure, "wrong_host": wrong_host, "ca_path": str(tls.ca_path)}
+        yield {"plain": plain, "secure": secure, "wrong_host": wrong_host, "ca_path": str(tls.ca_path), "tls": tls}
 
 
 def case_url(servers, name: str, front_end: str) -> str:
@@ -237,3 +239,41 @@ def test_a_jwt_client_that_meets_one_503_gets_its_token_on_the_retry(ansible):
     assert re.search(r"Token endpoint \S+: attempt 1 failed \(HTTP 503\), retrying in", run.output), run.output
     assert ansible.provider.token_requests() == 2 and len(ansible.provider.issued_tokens()) == 1
     ansible.assert_no_secrets(run)
+
+
+@pytest.mark.parametrize("ending", ["SIGTERM", "SIGINT", "task timeout"])
+def test_a_run_ended_during_a_request_leaves_no_client_key_file(ansible, fault_servers, ending):
+    """A vault-encrypted client_key reaches the request as text; however the run ends mid-request, no plaintext key is left."""
+    tls = fault_servers["tls"]
+    ansible.vault("encrypt", str(ansible.write("files/client-key.pem", tls.client_key_path.read_text())))
+    temporary = ansible.directory / "tmp"
+    temporary.mkdir()
+    tag = "client-key-" + ending.replace(" ", "-")
+    playbook = """- hosts: localhost
+  gather_facts: false
+  tasks:
+    - ansible.builtin.set_fact:
+        token: "{{ lookup('oauth2.client_credentials.token', token_url='%s', client_id='fault-client', ca_path='%s', client_cert='%s',
+                          client_key='client-key.pem', timeout=10, retries=0, cache=false) }}"
+      timeout: %d
+""" % (fault_servers["secure"].url("hang", tag), fault_servers["ca_path"], tls.client_cert_path, 2 if ending == "task timeout" else 60)
+    run = ansible.start_playbook(playbook, ansible.directory / "output.txt", env={"TMPDIR": str(temporary)})
+    try:
+        deadline = time.monotonic() + 30
+        while fault_servers["secure"].requests["/hang/" + tag] == 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert fault_servers["secure"].requests["/hang/" + tag] == 1, "the request never started"
+        if ending == "SIGTERM":
+            run.terminate()  # as kill or a CI runner's timeout does: the ansible-playbook process only
+        elif ending == "SIGINT":
+            os.killpg(run.pid, signal.SIGINT)  # as Ctrl-C does: the whole foreground process group
+        run.wait(timeout=30)
+        # Checked as soon as the run has ended for its user: a worker it left behind may still be in the request.
+        left = list(temporary.rglob("oauth2-client-key-*"))
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+            run.wait()
+    output = (ansible.directory / "output.txt").read_text()
+    assert left == [], output
+    assert not any(line in output for line in tls.client_key_path.read_text().splitlines()[1:-1])
