@@ -7,6 +7,8 @@ its own counter for the faults that change with the attempt (500 then 200, 429 t
     with FaultServer() as faults:                      # plain http on loopback
         faults.url("flaky500", "lookup")               # http://127.0.0.1:PORT/flaky500/lookup
     with FaultServer(tls.cert_path, tls.key_path):     # https, any certificate
+
+"slow_handshake" is served on a port of its own, where no TLS handshake ever completes: its URL is https either way.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ ANSWERS: Dict[str, Callable[[int], Answer]] = {
     "flaky502": lambda n: (502, {"Content-Type": "text/html"}, b"<html>bad gateway</html>") if n == 1 else (200, {}, _token()),
     "ratelimited": lambda n: (429, {"Retry-After": "1"}, _json({"error": "rate_limited"})) if n == 1 else (200, {}, _token()),
     "retry_after_long": lambda n: (429, {"Retry-After": "3600"}, _json({"error": "rate_limited"})),
+    "retry_after_bad_date": lambda n: (503, {"Retry-After": "Wed, 21 Oct 99999999 07:28:00 GMT"}, b"") if n == 1 else (200, {}, _token()),
     "unavailable": lambda n: (503, {}, b"down for maintenance"),
     "html": lambda n: (200, {"Content-Type": "text/html"}, b"<html><body>Please log in</body></html>"),
     "invalid_json": lambda n: (200, {}, b'{"access_token": "abc", '),
@@ -76,7 +79,9 @@ ANSWERS: Dict[str, Callable[[int], Answer]] = {
     "deep_json": lambda n: (200, {}, b'{"access_token": "abc", "x": ' + b"[" * 100000 + b"]" * 100000 + b"}"),
 }
 # Faults that are not a scripted answer, handled by FaultServer itself.
-SPECIAL = ("hang", "drip", "truncated")
+SPECIAL = ("hang", "drip", "header_drip", "truncated", "slow_handshake")
+# A TLS record header (handshake, TLS 1.2) announcing 16 KiB that never all come: the client waits for the rest.
+ENDLESS_TLS_RECORD = bytes((0x16, 0x03, 0x03, 0x40, 0x00))
 
 
 class FaultServer:
@@ -96,18 +101,44 @@ class FaultServer:
             scheme = "https"
         self.base_url = "%s://127.0.0.1:%d" % (scheme, self.server.server_address[1])
         self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._handshakes = socket.create_server(("127.0.0.1", 0))
+        self._handshakes.settimeout(0.05)
+        self._handshake_thread = threading.Thread(target=self._serve_slow_handshakes, daemon=True)
 
     def __enter__(self) -> "FaultServer":
         self._thread.start()
+        self._handshake_thread.start()
         return self
 
     def __exit__(self, exc_type: Optional[type], exc: Optional[BaseException], traceback: Optional[TracebackType]) -> None:
         self._stop.set()
         self.server.shutdown()
         self.server.server_close()
+        self._handshake_thread.join()
+        self._handshakes.close()
 
     def url(self, fault: str, tag: str = "") -> str:
-        return "%s/%s/%s" % (self.base_url, fault, tag) if tag else "%s/%s" % (self.base_url, fault)
+        base = "https://127.0.0.1:%d" % self._handshakes.getsockname()[1] if fault == "slow_handshake" else self.base_url
+        return "%s/%s/%s" % (base, fault, tag) if tag else "%s/%s" % (base, fault)
+
+    def _serve_slow_handshakes(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection = self._handshakes.accept()[0]
+            except socket.timeout:
+                continue
+            self._count("/slow_handshake")
+            threading.Thread(target=self._slow_handshake, args=(connection,), daemon=True).start()
+
+    def _slow_handshake(self, connection: socket.socket) -> None:
+        """Takes the ClientHello, then answers with a record that drips in, each byte well within any timeout."""
+        with connection:
+            try:
+                connection.recv(65536)
+                connection.sendall(ENDLESS_TLS_RECORD)
+                _drip(connection.sendall, b"\0" * 16384, self._stop)
+            except OSError:
+                return
 
     def _count(self, path: str) -> int:
         with self._lock:
@@ -129,11 +160,16 @@ class FaultServer:
                 if fault == "hang":
                     server._stop.wait(HANG_SECONDS)  # pylint: disable=protected-access
                     return
+                if fault == "header_drip":
+                    self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+                    _drip(self.wfile.write, b"X-Drip: " + b"." * int(HANG_SECONDS / DRIP_INTERVAL) + b"\r\n", server._stop)  # pylint: disable=protected-access
+                    self.close_connection = True
+                    return
                 if fault in ("drip", "truncated"):
                     body = _token()
                     self._head(200, {}, len(body))
                     if fault == "drip":
-                        self._drip(body)
+                        _drip(self.wfile.write, body, server._stop)  # pylint: disable=protected-access
                     else:
                         self.wfile.write(body[:len(body) // 3])
                     self.close_connection = True
@@ -150,23 +186,23 @@ class FaultServer:
                     self.send_header(name, value)
                 self.end_headers()
 
-            def _drip(self, body: bytes) -> None:
-                """One byte at a time, each well within any timeout: only a deadline for the whole answer stops it."""
-                for byte in body:
-                    if server._stop.wait(DRIP_INTERVAL):  # pylint: disable=protected-access
-                        return
-                    try:
-                        self.wfile.write(bytes((byte,)))
-                        self.wfile.flush()
-                    except OSError:
-                        return
-
             do_GET = do_POST = _reply
 
             def log_message(self, *args: object) -> None:  # pylint: disable=arguments-differ
                 pass
 
         return Handler
+
+
+def _drip(write: Callable[[bytes], object], data: bytes, stop: threading.Event) -> None:
+    """One byte at a time, each well within any timeout: only a deadline for the whole exchange stops it."""
+    for byte in data:
+        if stop.wait(DRIP_INTERVAL):
+            return
+        try:
+            write(bytes((byte,)))
+        except OSError:
+            return
 
 
 def refused_url() -> str:

@@ -31,6 +31,7 @@ import ssl
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -449,6 +450,10 @@ class Provider:  # pylint: disable=too-many-instance-attributes
         """``{"calls": N, "rejected": M}`` for the protected API."""
         stats = self._call("GET", f"{self.api_base}/_test/stats")
         return {key: int(value) for key, value in stats.items()}
+
+    def fail_next_token_request(self, client_id: str, status: int) -> None:
+        """Answer the client's next token request with status, after the provider has authenticated it and issued the token."""
+        self._call("POST", f"{self.issuer}/_test/fail-next?{urllib.parse.urlencode({'client_id': client_id, 'status': status})}")
 
     def reset(self) -> None:
         """Zero the token-request and API counters between tests."""

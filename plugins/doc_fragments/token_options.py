@@ -103,8 +103,10 @@ options:
   client_key_content:
     description:
       - The private key of O(client_cert) as PEM text, instead of O(client_key). Keep it in Ansible Vault.
-      - Python's TLS reads keys from files only, so it is written to a private temporary file (mode 0600) where the
-        plugin or module runs, for the duration of each request, and removed after it.
+      - Python's TLS reads keys from files only. Where the plugin or module runs on Linux, the key is handed over as an
+        anonymous in-memory file (memfd) for the duration of each request, which no directory lists and which ends with
+        the process however it ends. Elsewhere it is a private temporary file (mode 0600), removed after each request,
+        also when the process is ended by SIGTERM or Ctrl-C.
       - Never shown in messages, warnings or task output.
     type: str
   scope:
@@ -145,8 +147,10 @@ options:
     description:
       - Seconds one attempt of a request may take to connect and get the provider's answer; above 0, at most 600.
       - "Each token is obtained or fails within one time bound, (O(retries) + 1) x O(timeout) + O(retries) x O(max_retry_wait)
-        seconds (130 by default): discovery, the token request, their retries and waits, reading the answer and the wait
-        for another process's request through the token cache all share it."
+        seconds (130 by default): discovery, the token request, their retries and waits, the TLS handshake, the status
+        line, the headers and the body of every answer, and the wait for another process's request through the token
+        cache all share it. The module keeps it in its own process, so it ends there even after a task's C(timeout)
+        keyword has failed the task."
     type: float
     default: 10
   retries:
@@ -154,7 +158,8 @@ options:
       - How many times a request is repeated after a connection error, a timeout, or HTTP 429, 500, 502, 503 or 504;
         from 0 to 10. Any other answer, such as a refused client, fails at once.
       - Waits between attempts grow exponentially with random jitter; a C(Retry-After) header (seconds or an HTTP date)
-        is honoured.
+        is honoured, one that is neither is ignored.
+      - Each attempt is built anew, so with V(client_secret_jwt) and V(private_key_jwt) a retry sends a fresh client assertion.
       - Each retry is shown at C(-vvv) (attempt, cause, wait).
       - A retry is only made when it can finish within the time bound described under O(timeout).
     type: int

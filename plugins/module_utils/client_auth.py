@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import math
 import time
 import uuid
 import warnings
@@ -22,7 +23,9 @@ from urllib.parse import quote, quote_plus
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+# An assertion lives a minute, or as long as the attempt it is sent with may take plus this much clock skew.
 ASSERTION_LIFETIME = 60
+ASSERTION_CLOCK_SKEW = 30
 SECRET_ALGORITHMS = ("HS256", "HS384", "HS512")
 # Which signature algorithms each kind of private key can make; the first is the default.
 KEY_ALGORITHMS = {
@@ -90,13 +93,19 @@ class ClientSecretPost(_SecretAuth):
 
 
 class _AssertionAuth(ClientAuth):
-    """A signed JWT that says who the client is, for this endpoint, for the next minute (RFC 7523 section 2.2)."""
+    """A signed JWT that says who the client is, for this endpoint, for one attempt (RFC 7523 section 2.2).
 
-    def __init__(self, client_id: str, algorithm: Optional[str], audience: Optional[str], key_id: Optional[str] = None) -> None:
+    Each call makes a new one (new jti, iat, exp): providers refuse an assertion they have seen, so a retry sends its own.
+    """
+
+    def __init__(self, client_id: str, algorithm: Optional[str], audience: Optional[str], timeout: float, key_id: Optional[str] = None) -> None:
         super().__init__(client_id)
         self._algorithm = algorithm
         self._audience = audience
         self._key_id = key_id
+        self._lifetime = max(ASSERTION_LIFETIME, int(math.ceil(timeout)) + ASSERTION_CLOCK_SKEW)
+        # Every assertion made: a provider that echoes one in its error must not get it printed (it is a credential while it lives).
+        self._assertions: List[str] = []
 
     def authenticate(self, form: List[Tuple[str, str]], headers: Dict[str, str], endpoint: str) -> None:
         import jwt  # pylint: disable=import-outside-toplevel
@@ -104,12 +113,16 @@ class _AssertionAuth(ClientAuth):
         key, algorithm = self._signing_key()
         now = int(time.time())
         claims = {"iss": self.client_id, "sub": self.client_id, "aud": self._audience or endpoint,
-                  "jti": uuid.uuid4().hex, "iat": now, "exp": now + ASSERTION_LIFETIME}
+                  "jti": uuid.uuid4().hex, "iat": now, "exp": now + self._lifetime}
         with warnings.catch_warnings():
             # PyJWT warns of a short HMAC key; the provider chose the secret, and the output is no place for it.
             warnings.simplefilter("ignore")
             assertion = jwt.encode(claims, key, algorithm=algorithm, headers={"kid": self._key_id} if self._key_id else None)
+        self._assertions.append(assertion)
         form.extend((("client_id", self.client_id), ("client_assertion_type", ASSERTION_TYPE), ("client_assertion", assertion)))
+
+    def sensitive_values(self) -> Tuple[str, ...]:
+        return tuple(self._assertions)
 
     def _signing_key(self) -> Tuple[Any, str]:
         raise NotImplementedError
@@ -118,15 +131,15 @@ class _AssertionAuth(ClientAuth):
 class ClientSecretJwt(_AssertionAuth):
     """The assertion signed with the client secret (HMAC); the secret itself never travels."""
 
-    def __init__(self, client_id: str, client_secret: str, algorithm: Optional[str], audience: Optional[str]) -> None:
-        super().__init__(client_id, algorithm, audience)
+    def __init__(self, client_id: str, client_secret: str, algorithm: Optional[str], audience: Optional[str], timeout: float) -> None:
+        super().__init__(client_id, algorithm, audience, timeout)
         self._client_secret = client_secret
         if algorithm and algorithm not in SECRET_ALGORITHMS:
             raise OAuth2Error("client_assertion_algorithm %s does not fit client_secret_jwt: use one of %s."
                               % (algorithm, ", ".join(SECRET_ALGORITHMS)))
 
     def sensitive_values(self) -> Tuple[str, ...]:
-        return (self._client_secret, quote_plus(self._client_secret))
+        return (self._client_secret, quote_plus(self._client_secret)) + super().sensitive_values()
 
     def cache_secret(self) -> str:
         return self._client_secret
@@ -139,13 +152,13 @@ class PrivateKeyJwt(_AssertionAuth):
     """The assertion signed with the client's private key; only the public key is registered at the provider."""
 
     def __init__(self, client_id: str, private_key: str, passphrase: Optional[str], algorithm: Optional[str],
-                 audience: Optional[str], key_id: Optional[str]) -> None:
-        super().__init__(client_id, algorithm, audience, key_id)
+                 audience: Optional[str], key_id: Optional[str], timeout: float) -> None:
+        super().__init__(client_id, algorithm, audience, timeout, key_id)
         self._private_key = private_key
         self._passphrase = passphrase
 
     def sensitive_values(self) -> Tuple[str, ...]:
-        return tuple(value for value in (self._private_key, self._passphrase) if value)
+        return tuple(value for value in (self._private_key, self._passphrase) if value) + super().sensitive_values()
 
     def cache_secret(self) -> str:
         # With its passphrase: whoever holds an encrypted key file, but not the passphrase, learns nothing from the cache.
@@ -189,10 +202,11 @@ def client_auth_for(options: Any) -> ClientAuth:
     if method == "client_secret_post":
         return ClientSecretPost(options.client_id, options.client_secret)
     if method == "client_secret_jwt":
-        return ClientSecretJwt(options.client_id, options.client_secret, options.client_assertion_algorithm, options.client_assertion_audience)
+        return ClientSecretJwt(options.client_id, options.client_secret, options.client_assertion_algorithm, options.client_assertion_audience,
+                               options.timeout)
     if method == "private_key_jwt":
         return PrivateKeyJwt(options.client_id, options.private_key, options.private_key_passphrase, options.client_assertion_algorithm,
-                             options.client_assertion_audience, options.private_key_id)
+                             options.client_assertion_audience, options.private_key_id, options.timeout)
     if options.client_key_content:
         return TlsClientAuth(options.client_id, options.client_key_content)
     try:

@@ -102,10 +102,10 @@ class TokenClient:
             deadline = time.monotonic() + self.options.time_bound
         try:
             endpoint = self.token_endpoint(deadline)
-            form, headers = self.token_request(endpoint)
             # Lifetimes count from before the request: the provider's clock started no earlier.
             sent_at = self._clock()
-            response = self._transport().post_form(endpoint, "Token endpoint", form, headers, deadline)
+            # Built for each attempt: a provider refuses a client assertion it has seen before.
+            response = self._transport().post_form(endpoint, "Token endpoint", lambda: self.token_request(endpoint), deadline)
             result = token_result(response, sent_at, self._auth.sensitive_values())
             if self.options.validation:
                 # Verified before get_token can cache it: only a verified token is stored under these expectations.

@@ -4,19 +4,23 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """HTTPS to the provider: TLS settings, retries, one deadline, and one readable line for every way a request can fail.
 
-Retries are urllib3's Retry, mounted in requests' HTTPAdapter; _Retry adds only what it lacks: a cap on
-Retry-After, jitter, the deadline, and a log line per retry. requests is imported on first use, so a front
-end that answers from cache never pays for it.
+Each attempt is a request of its own, built anew (a client assertion is good for one attempt only); urllib3's Retry
+decides whether and when another follows, and _Retry adds only what it lacks: a cap on Retry-After, jitter, the
+deadline, and a log line per retry. The deadline is kept by a watchdog that shuts every socket of the exchange, so it
+holds through the TLS handshake, the status line, the headers and the body alike. This module is imported only when a
+request is to be made, so a front end that answers from cache never pays for requests.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import http.client
 import ipaddress
 import os
 import random
 import re
+import signal
 import socket
 import ssl
 import tempfile
@@ -24,17 +28,21 @@ import threading
 import time
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 from urllib.parse import urlsplit
 
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import time_bound
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import REDACTED, OAuth2Error
 
 try:
-    from urllib3 import Timeout
+    from requests.adapters import HTTPAdapter
+    from urllib3 import HTTPConnectionPool, HTTPSConnectionPool, Timeout
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.poolmanager import pool_classes_by_scheme
     from urllib3.util.retry import Retry
 except ImportError:  # without requests and urllib3 no request is made: fetch_token says what to install first
-    Retry = Timeout = object
+    HTTPAdapter = HTTPConnectionPool = HTTPSConnectionPool = HTTPConnection = HTTPSConnection = Retry = Timeout = object
+    pool_classes_by_scheme = {}
 
 # A token or discovery answer is a few kilobytes; anything far larger is not one.
 MAX_BODY_BYTES = 1024 * 1024
@@ -47,6 +55,10 @@ BACKOFF_JITTER = 0.5
 NO_PROXIES = {"http": None, "all": None}
 # Whatever stands between // and the last @ of the authority: what both parsers take for userinfo.
 _USERINFO = re.compile(r"//[^/?#]*@")
+# Form fields and headers of one attempt, built anew for each.
+Request = Tuple[List[Tuple[str, str]], Dict[str, str]]
+# The exchange whose watchdog the sockets being made belong to (_Plan.watch); connections look it up as they connect.
+_EXCHANGE: "contextvars.ContextVar[Optional[_Plan]]" = contextvars.ContextVar("oauth2_client_credentials_exchange", default=None)
 
 
 @dataclass(frozen=True)
@@ -129,9 +141,10 @@ def _is_loopback(host: str) -> bool:
 class ClientCertificate:
     """The client's certificate and private key, presented on every connection (mutual TLS, RFC 8705).
 
-    Python's ssl loads a key from a file only. A key given as text (client_key_content, which a vault-encrypted
-    client_key becomes on the controller) is written to a private temporary file for one request and removed
-    after it, so a readable copy exists only while a connection may need it.
+    Python's ssl loads a key from a path only. A key given as text (client_key_content, which a vault-encrypted
+    client_key becomes on the controller) is handed over, for one request, as an anonymous in-memory file
+    (memfd, Linux) that no directory lists and that ends with the process however it ends. Where there is none, it
+    is a private temporary file, removed after the request, also when SIGTERM ends the process during it.
     """
 
     cert_path: str
@@ -145,18 +158,28 @@ class ClientCertificate:
         if self.key_path is not None:
             yield self.cert_path, self.key_path
             return
-        try:
-            handle, path = tempfile.mkstemp(prefix="oauth2-client-key-", suffix=".pem")  # mode 0600, created exclusively
-        except OSError as exc:
-            raise OAuth2Error("client_key_content cannot be written to a temporary file in %s (%s): set TMPDIR to a directory "
-                              "of yours where this runs." % (tempfile.gettempdir(), exc.strerror)) from None
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as key_file:
-                key_file.write(self.key_content or "")
-            yield self.cert_path, path
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(path)
+        handle = _memory_file()
+        if handle is not None:
+            try:
+                with open(handle, "w", encoding="utf-8", closefd=False) as key_file:
+                    key_file.write(self.key_content or "")
+                yield self.cert_path, "/proc/self/fd/%d" % handle
+            finally:
+                os.close(handle)
+            return
+        with _terminate_unwinds():
+            try:
+                handle, path = tempfile.mkstemp(prefix="oauth2-client-key-", suffix=".pem")  # mode 0600, created exclusively
+            except OSError as exc:
+                raise OAuth2Error("client_key_content cannot be written to a temporary file in %s (%s): set TMPDIR to a directory "
+                                  "of yours where this runs." % (tempfile.gettempdir(), exc.strerror)) from None
+            try:
+                with os.fdopen(handle, "w", encoding="utf-8") as key_file:
+                    key_file.write(self.key_content or "")
+                yield self.cert_path, path
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
 
     def _refuse_passphrase(self) -> None:
         """OpenSSL would ask for a key's passphrase on the terminal, and an unattended run would wait there."""
@@ -172,6 +195,35 @@ class ClientCertificate:
         if "-----BEGIN ENCRYPTED PRIVATE KEY-----" in text or "Proc-Type: 4,ENCRYPTED" in text:
             raise OAuth2Error("%s is protected by a passphrase, which mutual TLS cannot be given: store the key without one "
                               "(openssl pkey -in key.pem -out plain.pem) and encrypt that file with ansible-vault instead." % name)
+
+
+def _memory_file() -> Optional[int]:
+    """A descriptor of a new anonymous in-memory file that /proc/self/fd names, or None where there is no such thing."""
+    if not hasattr(os, "memfd_create") or not os.path.isdir("/proc/self/fd"):
+        return None
+    try:
+        return os.memfd_create("oauth2-client-key", os.MFD_CLOEXEC)
+    except OSError:  # a sandbox that forbids it
+        return None
+
+
+@contextlib.contextmanager
+def _terminate_unwinds() -> Iterator[None]:
+    """SIGTERM, where nothing else handles it, raises SystemExit inside the block, so its finally clauses run; Ctrl-C's
+    KeyboardInterrupt does so already. Signal handlers belong to the main thread: elsewhere the block runs as it is."""
+    try:
+        previous = signal.signal(signal.SIGTERM, _exit_on_terminate) if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL else None
+    except ValueError:
+        previous = None
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _exit_on_terminate(signum: int, _frame: Any) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _no_netrc(request: Any) -> Any:
@@ -198,17 +250,16 @@ class Transport:
         self.debug: List[str] = []
 
     def get(self, url: str, what: str, deadline: Optional[float] = None) -> HttpResponse:
-        return self._send("GET", url, what, deadline, headers={"Accept": "application/json"})
+        return self._send("GET", url, what, deadline, lambda: ([], {}))
 
-    def post_form(
-        self, url: str, what: str, form: List[Tuple[str, str]], headers: Dict[str, str], deadline: Optional[float] = None
-    ) -> HttpResponse:
-        return self._send("POST", url, what, deadline, data=form, headers=dict(headers, Accept="application/json"))
+    def post_form(self, url: str, what: str, request: Callable[[], Request], deadline: Optional[float] = None) -> HttpResponse:
+        """request builds the form and headers; it is called again for every attempt, so each carries fresh credentials."""
+        return self._send("POST", url, what, deadline, request)
 
-    def _send(self, method: str, url: str, what: str, deadline: Optional[float], **kwargs: Any) -> HttpResponse:
+    def _send(self, method: str, url: str, what: str, deadline: Optional[float], request: Callable[[], Request]) -> HttpResponse:
         """deadline is a time.monotonic() value shared by every request for one token; by default this request's own bound."""
         import requests  # pylint: disable=import-outside-toplevel
-        from urllib3.exceptions import HTTPError, InsecureRequestWarning  # pylint: disable=import-outside-toplevel
+        from urllib3.exceptions import InsecureRequestWarning  # pylint: disable=import-outside-toplevel
 
         require_secure_url(url, what)
         bound = time_bound(self._timeout, self._retries, self._max_retry_wait)
@@ -218,24 +269,23 @@ class Transport:
         if self._session is None:
             self._session = requests.Session()
             self._session.auth = _no_netrc
-        # Single-threaded: each request mounts its own plan on the adapter that will send it.
-        self._session.get_adapter(url).max_retries = _retry(self._retries, plan)
+            for prefix in ("https://", "http://"):
+                self._session.mount(prefix, _Adapter())
         try:
             with warnings.catch_warnings():
                 # validate_certs: false was asked for explicitly; urllib3's per-request warning adds nothing.
                 warnings.simplefilter("ignore", InsecureRequestWarning)
-                # Redirects are not followed: a token request re-sent elsewhere could carry the secret with it.
-                # Plain http is loopback only (require_secure_url), and must not reach a proxy in cleartext.
-                # Connections are made within request(): a key file written for this request is gone before the body is read.
-                with self._client_cert.files() if self._client_cert else contextlib.nullcontext() as cert:
-                    response = self._session.request(
-                        method, url, timeout=_AttemptTimeout(plan), verify=self._verify, cert=cert, allow_redirects=False,
-                        stream=True, proxies=NO_PROXIES if url[:5].lower() == "http:" else None, **kwargs
-                    )
-                with response:
-                    body = plan.read_body(response.raw)
-        except (requests.exceptions.RequestException, HTTPError, http.client.HTTPException, OSError) as exc:
+                with plan.watch():
+                    # Connections are made within the attempts: a key file written for this request is gone before the body is read.
+                    with self._client_cert.files() if self._client_cert else contextlib.nullcontext() as cert:
+                        response = self._last_attempt(method, url, plan, cert, request)
+                    with response:
+                        body = plan.read_body(response.raw)
+        except _request_errors() as exc:
             raise OAuth2Error(plan.failure(exc)) from None
+        if plan.cut:
+            # What came before the cut may parse (headers end where the socket was shut), but it is not the whole answer.
+            raise plan.out_of_time()
         if 300 <= response.status_code < 400:
             raise OAuth2Error(
                 "%s %s redirects (HTTP %d) to %s: redirects are not followed, so configure the final URL."
@@ -244,6 +294,90 @@ class Transport:
         if response.status_code in RETRY_STATUSES:
             raise OAuth2Error(plan.unavailable(response.status_code))
         return HttpResponse(url=url, status=response.status_code, content_type=response.headers.get("Content-Type", ""), body=body)
+
+    def _last_attempt(self, method: str, url: str, plan: "_Plan", cert: Any, request: Callable[[], Request]) -> Any:
+        """The answer to the first attempt that is not to be retried, its body unread; the retry policy is _retry's."""
+        from urllib3.exceptions import HTTPError, MaxRetryError  # pylint: disable=import-outside-toplevel
+
+        retry = _retry(self._retries, plan)
+        while True:
+            form, headers = request()
+            try:
+                # Redirects are not followed: a token request re-sent elsewhere could carry the secret with it.
+                # Plain http is loopback only (require_secure_url), and must not reach a proxy in cleartext.
+                response = self._session.request(
+                    method, url, data=form, headers=dict(headers, Accept="application/json"), verify=self._verify, cert=cert,
+                    timeout=Timeout(total=max(0.001, min(plan.timeout, plan.remaining()))), allow_redirects=False, stream=True,
+                    proxies=NO_PROXIES if url[:5].lower() == "http:" else None,
+                )
+            except _request_errors() as exc:
+                try:
+                    retry = retry.increment(method, url, error=_urllib3_error(exc))
+                except HTTPError:
+                    raise exc from None  # no attempt left: _send explains exc
+            else:
+                if response.status_code not in RETRY_STATUSES:
+                    return response
+                try:
+                    retry = retry.increment(method, url, response=response.raw)
+                except MaxRetryError:
+                    return response  # _send says the provider is unavailable
+                response.close()
+            retry.sleep()
+
+
+class _Adapter(HTTPAdapter):  # type: ignore[misc,valid-type]
+    """requests' adapter, with connections that hand each socket to the exchange under way (_Plan.watch).
+
+    Its own max_retries stay 0: every attempt comes back to Transport._last_attempt, which builds the next one.
+    SOCKS proxies bring connection classes of their own, which are left alone.
+    """
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        _watched_pools(self.poolmanager)
+
+    def proxy_manager_for(self, *args: Any, **kwargs: Any) -> Any:
+        return _watched_pools(super().proxy_manager_for(*args, **kwargs))
+
+
+def _watched_pools(manager: Any) -> Any:
+    if manager.pool_classes_by_scheme is pool_classes_by_scheme:
+        manager.pool_classes_by_scheme = {"http": _WatchedHTTPConnectionPool, "https": _WatchedHTTPSConnectionPool}
+    return manager
+
+
+class _Watched:
+    """A connection that hands its socket to the exchange under way: when made, before any TLS handshake, and when
+    reused by a later request of the same session."""
+
+    sock: Any
+
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()  # type: ignore[misc]
+        _watch(sock)
+        return sock
+
+    def request(self, *args: Any, **kwargs: Any) -> Any:
+        if self.sock is not None:
+            _watch(self.sock)
+        return super().request(*args, **kwargs)  # type: ignore[misc]
+
+
+class _WatchedHTTPConnection(_Watched, HTTPConnection):  # type: ignore[misc,valid-type]
+    pass
+
+
+class _WatchedHTTPSConnection(_Watched, HTTPSConnection):  # type: ignore[misc,valid-type]
+    pass
+
+
+class _WatchedHTTPConnectionPool(HTTPConnectionPool):  # type: ignore[misc,valid-type]
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSConnectionPool(HTTPSConnectionPool):  # type: ignore[misc,valid-type]
+    ConnectionCls = _WatchedHTTPSConnection
 
 
 class _Plan:
@@ -254,9 +388,44 @@ class _Plan:
         self.timeout, self.max_retry_wait, self.log = timeout, max_retry_wait, log
         self.attempts = 1
         self.refused_wait: Optional[float] = None
+        self.cut = False
+        self._sockets: List[socket.socket] = []
+        self._lock = threading.Lock()
 
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
+
+    @contextlib.contextmanager
+    def watch(self) -> Iterator[None]:
+        """Every socket the block opens or reuses is shut at the deadline. A socket's timeout bounds each read only, so a
+        server that drips its handshake, its headers or its body byte by byte would otherwise hold the task without end."""
+        watchdog = threading.Timer(max(0.0, self.remaining()), self._cut)
+        watchdog.daemon = True
+        current = _EXCHANGE.set(self)
+        watchdog.start()
+        try:
+            yield
+        finally:
+            watchdog.cancel()
+            _EXCHANGE.reset(current)
+            with self._lock:
+                for sock in self._sockets:
+                    sock.close()
+                self._sockets = []
+
+    def register(self, sock: socket.socket) -> None:
+        """A descriptor of sock's own: it still reaches the connection after a TLS wrap has taken over the original."""
+        copy = socket.socket(fileno=os.dup(sock.fileno()))
+        with self._lock:
+            self._sockets.append(copy)
+            if self.cut:
+                _shut(copy)
+
+    def _cut(self) -> None:
+        with self._lock:
+            self.cut = True
+            for sock in self._sockets:
+                _shut(sock)
 
     def admit(self, retry: Any, response: Any, error: Optional[BaseException]) -> float:
         """The wait before the next attempt. Stops the retries (MaxRetryError, as urllib3 does when they run out) when
@@ -265,7 +434,7 @@ class _Plan:
 
         try:
             asked = retry.get_retry_after(response) if response is not None else None
-        except InvalidHeader:
+        except (InvalidHeader, ValueError, OverflowError):  # not a number nor a date, or a date Python cannot hold (year 99999999)
             asked = None
         if asked is not None and asked > self.max_retry_wait:
             self.refused_wait = asked
@@ -280,23 +449,15 @@ class _Plan:
         return wait
 
     def read_body(self, raw: Any) -> bytes:
-        """The body in chunks, its socket shut at the deadline: the timeout alone bounds each read, so a server that
-        drips its answer would hold the task without end. The decoded size is capped as it grows, so a small
-        compressed body cannot expand into memory."""
-        watchdog = threading.Timer(max(0.0, self.remaining()), _shut, (getattr(getattr(raw, "_connection", None), "sock", None),))
-        watchdog.daemon = True
-        watchdog.start()
+        """The body in chunks, its decoded size capped as it grows, so a small compressed body cannot expand into memory."""
         chunks: List[bytes] = []
         size = 0
-        try:
-            while size <= MAX_BODY_BYTES:
-                chunk = raw.read(READ_CHUNK_BYTES, decode_content=True)
-                if not chunk:
-                    return b"".join(chunks)
-                chunks.append(chunk)
-                size += len(chunk)
-        finally:
-            watchdog.cancel()
+        while size <= MAX_BODY_BYTES:
+            chunk = raw.read(READ_CHUNK_BYTES, decode_content=True)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+            size += len(chunk)
         raise OAuth2Error("%s %s answered with more than %d bytes, which is no OAuth response: check the URL." % (self.what, self.url, MAX_BODY_BYTES))
 
     def out_of_time(self) -> OAuth2Error:
@@ -318,7 +479,7 @@ class _Plan:
         from urllib3.exceptions import TimeoutError as Urllib3Timeout  # pylint: disable=import-outside-toplevel
 
         causes = _causes(exc)
-        if self.remaining() <= 0:
+        if self.cut or self.remaining() <= 0:
             return str(self.out_of_time())
         client_key_problem = _client_key_problem(causes)
         if client_key_problem:
@@ -345,28 +506,38 @@ class _Plan:
         return " after %d attempts" % self.attempts if self.attempts > 1 else ""
 
 
-def _shut(sock: Optional[socket.socket]) -> None:
-    """Ends a read blocked on sock; the plain socket's shutdown, so a TLS socket's state is left to its reader."""
-    if sock is not None:
-        try:
-            socket.socket.shutdown(sock, socket.SHUT_RDWR)
-        except OSError:
-            pass
+def _request_errors() -> Tuple[type, ...]:
+    """Every way requests and urllib3 report a request that failed, from a refused connection to a broken body."""
+    from requests.exceptions import RequestException  # pylint: disable=import-outside-toplevel
+    from urllib3.exceptions import HTTPError  # pylint: disable=import-outside-toplevel
+
+    return (RequestException, HTTPError, http.client.HTTPException, OSError)
 
 
-class _AttemptTimeout(Timeout):  # type: ignore[misc,valid-type]
-    """timeout for each attempt, cut to what is left of the deadline: urllib3 clones the timeout as it starts each one."""
+def _watch(sock: socket.socket) -> None:
+    plan = _EXCHANGE.get()
+    if plan is not None:
+        plan.register(sock)
 
-    def __init__(self, plan: _Plan) -> None:
-        super().__init__(total=plan.timeout)
-        self.plan = plan
 
-    def clone(self) -> Any:
-        return Timeout(total=max(0.001, min(self.plan.timeout, self.plan.remaining())))
+def _shut(sock: socket.socket) -> None:
+    """Ends whatever read, write or handshake is blocked on the connection; its reader then sees it closed."""
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+def _urllib3_error(exc: BaseException) -> BaseException:
+    """The urllib3 error under a requests one: what Retry reads to tell a connect, a read and any other error apart."""
+    from urllib3.exceptions import MaxRetryError  # pylint: disable=import-outside-toplevel
+
+    error = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else exc
+    return error.reason if isinstance(error, MaxRetryError) and error.reason is not None else error
 
 
 class _Retry(Retry):  # type: ignore[misc,valid-type]
-    """urllib3's Retry, told by a _Plan how long to wait and when to stop; urllib3 does the rest."""
+    """urllib3's Retry, told by a _Plan how long to wait and when to stop; Transport._last_attempt consults it after each attempt."""
 
     RETRY_AFTER_STATUS_CODES = RETRY_STATUSES
 
@@ -391,7 +562,7 @@ class _Retry(Retry):  # type: ignore[misc,valid-type]
 
 def _retry(retries: int, plan: _Plan) -> _Retry:
     """Connection errors, timeouts and RETRY_STATUSES only, POST included (a client credentials request can be
-    repeated); never TLS failures, nor redirects (they are reported, not followed)."""
+    repeated, its credentials built anew); never TLS failures, nor redirects (they are reported, not followed)."""
     return _Retry(
         total=retries, connect=retries, read=retries, status=retries, other=0, redirect=False, backoff_factor=BACKOFF_FACTOR,
         status_forcelist=RETRY_STATUSES, allowed_methods=frozenset(("GET", "POST")), raise_on_status=False, raise_on_redirect=False,

@@ -125,14 +125,22 @@ class Ansible:
         """Run a playbook file, or one of the collection's by its FQCN."""
         if self.log_path.exists():
             self.log_path.unlink()
-        command = [str(BIN / "ansible-playbook"), playbook, "-e", "@provider.json", *args]
-        if vault:
-            command += ["--vault-password-file", str(self.vault_password_file)]
-        result = subprocess.run(command, cwd=self.directory, env=dict(self.env, **(env or {})),
+        result = subprocess.run(self._playbook_command(playbook, args, vault), cwd=self.directory, env=dict(self.env, **(env or {})),
                                 capture_output=True, text=True, timeout=300, check=False)
         log = self.log_path.read_text() if self.log_path.exists() else ""
         no_deprecations(result.stdout + result.stderr)
         return Run(result.returncode, result.stdout + result.stderr, log)
+
+    def start_playbook(self, text: str, output: Path, env: Optional[Dict[str, str]] = None) -> subprocess.Popen:
+        """A playbook run left running in a session of its own, for a test that signals it as a terminal or a CI runner would.
+        Its output goes to a file: a pipe would stay open as long as any process the run left behind."""
+        with output.open("w") as handle:
+            return subprocess.Popen(self._playbook_command(str(self.write("playbook.yml", text)), (), True), cwd=self.directory,
+                                    env=dict(self.env, **(env or {})), stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def _playbook_command(self, playbook: str, args: Sequence[str], vault: bool) -> list:
+        command = [str(BIN / "ansible-playbook"), playbook, "-e", "@provider.json", *args]
+        return command + ["--vault-password-file", str(self.vault_password_file)] if vault else command
 
     def client_secrets(self) -> list:
         return [c["client_secret"] for c in self.provider.clients.values() if "client_secret" in c]

@@ -8,9 +8,16 @@ and the cause, with no traceback, within the documented bound. Cases run as task
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
 from xml.etree import ElementTree
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
@@ -32,9 +39,13 @@ CASES: Dict[str, Tuple[str, bool, Optional[str]]] = {
     "hang": ("hang", False, r"did not (answer within 1 seconds after \d attempts|finish within 5 seconds)"),
     "drip": ("drip", False, r"did not finish within 5 seconds, the bound for one token"),
     "drip over https": ("drip", True, r"did not finish within 5 seconds, the bound for one token"),
+    "header drip": ("header_drip", False, r"did not finish within 5 seconds, the bound for one token"),
+    "header drip over https": ("header_drip", True, r"did not finish within 5 seconds, the bound for one token"),
+    "slow TLS handshake": ("slow_handshake", True, r"did not (answer within 1 seconds after \d attempts|finish within 5 seconds)"),
     "500 then 200": ("flaky500", False, None),
     "502 then 200 over https": ("flaky502", True, None),
     "429 Retry-After 1 then 200": ("ratelimited", False, None),
+    "503 Retry-After out of range then 200": ("retry_after_bad_date", False, None),
     "429 Retry-After 3600": ("retry_after_long", False, r"answered HTTP 429 and asks to retry after 3600 seconds, longer than max_retry_wait \(1\)"),
     "503 forever": ("unavailable", False, r"answered HTTP 503 after 3 attempts: the provider is unavailable or rate-limiting"),
     "html with 200": ("html", False, r"answered HTTP 200 with a body \(text/html, \d+ bytes\) instead of a JSON object"),
@@ -65,7 +76,7 @@ def fault_servers(tmp_path_factory):
     tls = make_tls_material(tmp_path_factory.mktemp("faults-tls"))
     with FaultServer() as plain, FaultServer(tls.cert_path, tls.key_path) as secure, \
             FaultServer(tls.wrong_host_cert_path, tls.wrong_host_key_path) as wrong_host:
-        yield {"plain": plain, "secure": secure, "wrong_host": wrong_host, "ca_path": str(tls.ca_path)}
+        yield {"plain": plain, "secure": secure, "wrong_host": wrong_host, "ca_path": str(tls.ca_path), "tls": tls}
 
 
 def case_url(servers, name: str, front_end: str) -> str:
@@ -175,3 +186,108 @@ def test_each_retry_shows_at_vvv_without_secrets(ansible, fault_servers):
     default = ansible.playbook("- hosts: localhost\n  gather_facts: false\n  tasks:\n    - oauth2.client_credentials.token:\n        %s"
                                % options(fault_servers["plain"].url("flaky500", "quiet"), fault_servers["ca_path"]))
     assert default.returncode == 0 and "retrying" not in default.output
+
+
+def module_processes(directory: Path) -> list:
+    """The pids of token modules run from ANSIBLE_REMOTE_TMP under directory, as the local connection starts them."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            command = (entry / "cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if entry.name.isdigit() and str(directory) in command and "AnsiballZ_token" in command:
+            found.append(int(entry.name))
+    return found
+
+
+@contextlib.contextmanager
+def requesting(ansible, playbook: str, server: FaultServer, path: str, env: Dict[str, str]) -> Iterator[subprocess.Popen]:
+    """A playbook run, handed over once server has its request to path; killed with its process group if it outlives the block."""
+    run = ansible.start_playbook(playbook, ansible.directory / "output.txt", env=env)
+    try:
+        deadline = time.monotonic() + 30
+        while server.requests[path] == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert server.requests[path] == 1, "the request never started: %s" % (ansible.directory / "output.txt").read_text()
+        yield run
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+            run.wait()
+
+
+def test_a_module_that_outlives_its_task_timeout_ends_at_its_own_bound(ansible, fault_servers):
+    """A task timeout fails the task but leaves the module's process running: its own bound (8 s here) must end it."""
+    module_bound, task_timeout = 8, 3
+    playbook = """- hosts: localhost
+  gather_facts: false
+  tasks:
+    - oauth2.client_credentials.token:
+        token_url: %s
+        client_id: fault-client
+        client_secret: %s
+        timeout: %d
+        retries: 0
+        cache: false
+      timeout: %d
+""" % (fault_servers["plain"].url("header_drip", "task-timeout"), SECRET, module_bound, task_timeout)
+    with requesting(ansible, playbook, fault_servers["plain"], "/header_drip/task-timeout",
+                    {"ANSIBLE_REMOTE_TMP": str(ansible.directory / "remote-tmp")}) as run:
+        asked = time.monotonic()
+        run.wait(timeout=30)
+    output = (ansible.directory / "output.txt").read_text()
+    assert run.returncode == 2 and re.search(r"time frame \(%d\)|Timed out after %d second" % (task_timeout, task_timeout), output), output
+    assert module_processes(ansible.directory), "the module should still run when its task has timed out, or this test shows nothing"
+    while module_processes(ansible.directory) and time.monotonic() < asked + module_bound + OVERHEAD:
+        time.sleep(0.2)
+    assert module_processes(ansible.directory) == [], "the module ran past its own bound"
+    assert SECRET not in output
+
+
+def test_a_jwt_client_that_meets_one_503_gets_its_token_on_the_retry(ansible):
+    """The provider used up the first assertion (its jti) before the 503: the retry must send an assertion of its own."""
+    shutil.copy(ansible.provider.client_keys["rsa"], ansible.directory / "client.pem")
+    ansible.provider.fail_next_token_request(ansible.provider.clients["private_key"]["client_id"], 503)
+    run = ansible.playbook("""- hosts: localhost
+  gather_facts: false
+  tasks:
+    - ansible.builtin.set_fact:
+        token: "{{ lookup('oauth2.client_credentials.token', token_url=token_url, ca_path=ca_path, client_id=private_key_client_id,
+                          private_key=lookup('ansible.builtin.file', 'client.pem'), private_key_id='rsa', retries=1, max_retry_wait=1,
+                          cache=false) }}"
+      no_log: true
+""", "-vvv")
+    assert run.returncode == 0, run.output
+    assert re.search(r"Token endpoint \S+: attempt 1 failed \(HTTP 503\), retrying in", run.output), run.output
+    assert ansible.provider.token_requests() == 2 and len(ansible.provider.issued_tokens()) == 1
+    ansible.assert_no_secrets(run)
+
+
+@pytest.mark.parametrize("ending", ["SIGTERM", "SIGINT", "task timeout"])
+def test_a_run_ended_during_a_request_leaves_no_client_key_file(ansible, fault_servers, ending):
+    """A vault-encrypted client_key reaches the request as text; however the run ends mid-request, no plaintext key is left."""
+    tls = fault_servers["tls"]
+    ansible.vault("encrypt", str(ansible.write("files/client-key.pem", tls.client_key_path.read_text())))
+    temporary = ansible.directory / "tmp"
+    temporary.mkdir()
+    tag = "client-key-" + ending.replace(" ", "-")
+    playbook = """- hosts: localhost
+  gather_facts: false
+  tasks:
+    - ansible.builtin.set_fact:
+        token: "{{ lookup('oauth2.client_credentials.token', token_url='%s', client_id='fault-client', ca_path='%s', client_cert='%s',
+                          client_key='client-key.pem', timeout=10, retries=0, cache=false) }}"
+      timeout: %d
+""" % (fault_servers["secure"].url("hang", tag), fault_servers["ca_path"], tls.client_cert_path, 2 if ending == "task timeout" else 60)
+    with requesting(ansible, playbook, fault_servers["secure"], "/hang/" + tag, {"TMPDIR": str(temporary)}) as run:
+        if ending == "SIGTERM":
+            run.terminate()  # as kill or a CI runner's timeout does: the ansible-playbook process only
+        elif ending == "SIGINT":
+            os.killpg(run.pid, signal.SIGINT)  # as Ctrl-C does: the whole foreground process group
+        run.wait(timeout=30)
+        # Checked as soon as the run has ended for its user: a worker it left behind may still be in the request.
+        left = list(temporary.rglob("oauth2-client-key-*"))
+    output = (ansible.directory / "output.txt").read_text()
+    assert left == [], output
+    assert not any(line in output for line in tls.client_key_path.read_text().splitlines()[1:-1])

@@ -260,6 +260,18 @@ provider.use(async (ctx, next) => {
   if (ctx.oidc?.route === 'token' && ctx.status === 200 && ctx.body?.access_token) issuedTokens.push(ctx.body.access_token);
 });
 
+// One token request of a client, armed by /_test/fail-next, is answered with an error status after the provider did
+// its work (a client assertion's jti is then used up, the token issued), as a gateway that fails on the way back would.
+const failNext = new Map();
+provider.use(async (ctx, next) => {
+  await next();
+  const clientId = ctx.oidc?.client?.clientId;
+  if (ctx.oidc?.route !== 'token' || ctx.status !== 200 || !failNext.has(clientId)) return;
+  ctx.status = failNext.get(clientId);
+  failNext.delete(clientId);
+  ctx.body = { error: 'temporarily_unavailable', error_description: 'failure injected by the test' };
+});
+
 const providerCallback = provider.callback();
 let tokenRequests = 0;
 
@@ -273,9 +285,16 @@ oidcServer.on('request', (req, res) => {
     sendJson(res, 200, { access_tokens: issuedTokens });
     return;
   }
+  if (pathname === '/_test/fail-next' && req.method === 'POST') {
+    const query = new URL(req.url, issuer).searchParams;
+    failNext.set(query.get('client_id'), Number(query.get('status')));
+    sendJson(res, 200, { armed: query.get('client_id') });
+    return;
+  }
   if (pathname === '/_test/reset' && req.method === 'POST') {
     tokenRequests = 0;
     issuedTokens.length = 0;
+    failNext.clear();
     sendJson(res, 200, { token_requests: tokenRequests });
     return;
   }

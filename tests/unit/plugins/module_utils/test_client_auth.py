@@ -7,7 +7,7 @@ import base64
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import quote_plus, unquote, unquote_plus
+from urllib.parse import parse_qsl, quote_plus, unquote, unquote_plus
 
 import jwt
 import pytest
@@ -52,40 +52,53 @@ DECODED_SECRET = "p@ss:w+rd %41=/&z ñ€"
 
 
 @pytest.fixture
-def percent_decoding_endpoint():
+def token_endpoint():
+    """A token endpoint on loopback that answers each POST with answer(headers, form) -> (status, JSON body)."""
+    servers = []
+
+    def serve(answer):
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # pylint: disable=invalid-name
+                form = dict(parse_qsl(self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()))
+                status, body = answer(self.headers, form)
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):  # pylint: disable=arguments-differ
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        servers.append(server)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        return "http://127.0.0.1:%d/token" % server.server_address[1]
+
+    yield serve
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def percent_decoding_endpoint(token_endpoint):
     """A token endpoint that reads Basic credentials as Authlib 1.9 does: base64, split at the first colon, then a plain
     percent-decoder (urllib.parse.unquote, which leaves '+' a plus). Anything but DECODED_ID and DECODED_SECRET is
     invalid_client."""
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # pylint: disable=invalid-name
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            try:
-                scheme, encoded = (self.headers.get("Authorization") or "").split(" ", 1)
-                user, password = base64.b64decode(encoded).decode("utf-8").split(":", 1)
-            except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors too
-                scheme = user = password = ""
-            if scheme == "Basic" and (unquote(user), unquote(password)) == (DECODED_ID, DECODED_SECRET):
-                self._answer(200, {"access_token": "percent-decoded-token", "token_type": "Bearer", "expires_in": 600})
-            else:
-                self._answer(401, {"error": "invalid_client"})
+    def answer(headers, _form):
+        try:
+            scheme, encoded = (headers.get("Authorization") or "").split(" ", 1)
+            user, password = base64.b64decode(encoded).decode("utf-8").split(":", 1)
+        except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors too
+            scheme = user = password = ""
+        if scheme == "Basic" and (unquote(user), unquote(password)) == (DECODED_ID, DECODED_SECRET):
+            return 200, {"access_token": "percent-decoded-token", "token_type": "Bearer", "expires_in": 600}
+        return 401, {"error": "invalid_client"}
 
-        def _answer(self, status, body):
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args):  # pylint: disable=arguments-differ
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield "http://127.0.0.1:%d/token" % server.server_address[1]
-    server.shutdown()
-    server.server_close()
+    return token_endpoint(answer)
 
 
 def token_from(url):
@@ -202,3 +215,49 @@ def test_a_client_key_given_as_text_keys_the_cache_and_is_never_shown(tmp_path):
     key = pem(KEYS["P-256"][0])
     auth, form, _headers = authenticate(client_id="cid", client_cert=str(tmp_path / "client.pem"), client_key_content=key)
     assert form == {"client_id": "cid"} and auth.cache_secret() == key and key in auth.sensitive_values()
+
+
+@pytest.mark.parametrize("timeout, lifetime", [(10, 60), (30, 60), (45, 75), (600, 630)])
+def test_an_assertion_outlives_the_attempt_it_is_sent_with(timeout, lifetime):
+    form = authenticate(client_id="cid", client_secret=SPECIAL_SECRET, auth_method="client_secret_jwt", timeout=timeout)[1]
+    claims = jwt.decode(form["client_assertion"], options={"verify_signature": False})
+    assert claims["exp"] - claims["iat"] == lifetime
+
+
+@pytest.mark.parametrize("method", ["client_secret_jwt", "private_key_jwt"])
+def test_a_retry_sends_a_fresh_assertion_to_a_provider_that_refuses_replays(token_endpoint, method):
+    """The first attempt is used up (its jti recorded) and answered 503, as a gateway may after the provider did its work."""
+    key = KEYS["P-256"][0]
+    jtis = []
+
+    def answer(_headers, form):
+        verifier = (SPECIAL_SECRET, "HS256") if method == "client_secret_jwt" else (key.public_key(), "ES256")
+        claims = jwt.decode(form["client_assertion"], verifier[0], algorithms=[verifier[1]], options={"verify_aud": False})
+        if claims["jti"] in jtis:
+            return 400, {"error": "invalid_client", "error_description": "client assertion tokens must only be used once"}
+        jtis.append(claims["jti"])
+        if len(jtis) == 1:
+            return 503, {"error": "temporarily_unavailable"}
+        return 200, {"access_token": "fresh-assertion-token", "token_type": "Bearer", "expires_in": 600}
+
+    credentials = {"client_secret": SPECIAL_SECRET} if method == "client_secret_jwt" else {"private_key": pem(key)}
+    options = ClientOptions.from_mapping(dict(credentials, token_url=token_endpoint(answer), client_id="cid", auth_method=method, retries=2,
+                                              max_retry_wait=1, cache=False))
+    assert TokenClient(options).get_token()["access_token"] == "fresh-assertion-token"
+    assert len(jtis) == 2
+
+
+@pytest.mark.parametrize("method", ["client_secret_jwt", "private_key_jwt"])
+def test_an_assertion_echoed_by_the_provider_is_blanked_out(token_endpoint, method):
+    """A signed assertion is a credential while it lives: whoever reads it from a log could replay it."""
+    sent = []
+
+    def answer(_headers, form):
+        sent.append(form["client_assertion"])
+        return 400, {"error": "invalid_client", "error_description": "assertion %s is not accepted" % form["client_assertion"]}
+
+    credentials = {"client_secret": SPECIAL_SECRET} if method == "client_secret_jwt" else {"private_key": pem(KEYS["P-256"][0])}
+    options = ClientOptions.from_mapping(dict(credentials, token_url=token_endpoint(answer), client_id="cid", auth_method=method, cache=False))
+    with pytest.raises(OAuth2Error, match=r"HTTP 400 invalid_client \(assertion \*{8} is not accepted\)") as caught:
+        TokenClient(options).get_token()
+    assert len(sent) == 1 and sent[0] not in str(caught.value) and sent[0].split(".")[2] not in str(caught.value)

@@ -3,14 +3,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import signal
 import socket
 import ssl
 import stat
+import subprocess
+import sys
 import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -88,7 +94,7 @@ def test_hosts_read_differently_by_python_and_requests_are_refused(url):
 def test_the_transport_itself_refuses_what_the_rule_refuses(provider):
     """The rule guards every request, not only the URLs its callers remembered to check."""
     with pytest.raises(OAuth2Error, match=r"^Token endpoint contains a backslash"):
-        Transport().post_form(provider.base_url + "\\@127.0.0.1/token", "Token endpoint", [("a", "b")], {})
+        Transport().post_form(provider.base_url + "\\@127.0.0.1/token", "Token endpoint", lambda: ([("a", "b")], {}))
     assert provider.requests == []
 
 
@@ -101,13 +107,13 @@ def netrc_for_loopback(isolated_home):
 
 def test_netrc_adds_no_credentials(provider, netrc_for_loopback):
     provider.answer("/token", json_body={})
-    Transport().post_form(provider.base_url + "/token", "Token endpoint", [("client_id", "app")], {})
+    Transport().post_form(provider.base_url + "/token", "Token endpoint", lambda: ([("client_id", "app")], {}))
     assert "Authorization" not in provider.requests[0].headers
 
 
 def test_netrc_does_not_replace_the_clients_own_header(provider, netrc_for_loopback):
     provider.answer("/token", json_body={})
-    Transport().post_form(provider.base_url + "/token", "Token endpoint", [], {"Authorization": "Basic b3du"})
+    Transport().post_form(provider.base_url + "/token", "Token endpoint", lambda: ([], {"Authorization": "Basic b3du"}))
     assert provider.requests[0].headers["Authorization"] == "Basic b3du"
 
 
@@ -154,7 +160,7 @@ def test_timeout(provider):
 def test_redirects_are_not_followed(provider):
     provider.answer("/token", status=307, headers={"Location": "https://elsewhere.example.com/token"})
     with pytest.raises(OAuth2Error, match=r"redirects \(HTTP 307\) to https://elsewhere.example.com/token"):
-        Transport().post_form(provider.base_url + "/token", "Token endpoint", [("a", "b")], {})
+        Transport().post_form(provider.base_url + "/token", "Token endpoint", lambda: ([("a", "b")], {}))
     assert len(provider.requests) == 1
 
 
@@ -233,11 +239,12 @@ def timed(action):
     return time.monotonic() - started, str(caught.value)
 
 
-@pytest.mark.parametrize("fault", ["flaky500", "flaky502", "ratelimited"])
+@pytest.mark.parametrize("fault", ["flaky500", "flaky502", "ratelimited", "retry_after_bad_date"])
 def test_a_passing_hiccup_is_retried_and_shown(faults, fault):
+    """A Retry-After that is neither seconds nor a date Python can hold counts as none: the usual backoff applies."""
     transport = Transport(timeout=1, retries=2, max_retry_wait=1)
     started = time.monotonic()
-    response = transport.post_form(faults.url(fault, "unit"), "Token endpoint", [("client_secret", "s3cret-value")], {})
+    response = transport.post_form(faults.url(fault, "unit"), "Token endpoint", lambda: ([("client_secret", "s3cret-value")], {}))
     assert response.status == 200 and faults.requests["/%s/unit" % fault] == 2
     if fault == "ratelimited":
         assert time.monotonic() - started >= 1  # Retry-After: 1 is honoured
@@ -269,7 +276,7 @@ def test_retry_after_as_an_http_date_is_understood(provider):
 def test_other_client_errors_are_never_retried(provider, status):
     """A wrong secret fails at once, whatever Retry-After says."""
     provider.answer("/token", status=status, json_body={"error": "invalid_client"}, headers={"Retry-After": "1"})
-    assert Transport(retries=3).post_form(provider.base_url + "/token", "Token endpoint", [], {}).status == status
+    assert Transport(retries=3).post_form(provider.base_url + "/token", "Token endpoint", lambda: ([], {})).status == status
     assert len(provider.requests) == 1
 
 
@@ -287,9 +294,18 @@ def test_a_server_that_never_answers_is_bounded(faults):
     assert seconds < 0.8 + 0.2
 
 
-def test_a_dripping_answer_is_cut_at_the_deadline(faults):
-    """Each byte comes well within timeout; only the deadline for the whole answer stops it."""
-    seconds, message = timed(lambda: Transport(timeout=1, retries=0).get(faults.url("drip", "unit"), "Token endpoint"))
+@pytest.fixture(scope="module")
+def secure_faults(tmp_path_factory):
+    tls = make_tls_material(tmp_path_factory.mktemp("faults-tls"))
+    with FaultServer(tls.cert_path, tls.key_path) as server:
+        yield server, str(tls.ca_path)
+
+
+@pytest.mark.parametrize("fault, https", [("drip", False), ("header_drip", False), ("header_drip", True), ("slow_handshake", True)])
+def test_a_dripping_exchange_is_cut_at_the_deadline(faults, secure_faults, fault, https):
+    """Each byte comes well within timeout, of the handshake, the headers or the body; only the deadline for the whole exchange stops it."""
+    server, ca_path = secure_faults if https else (faults, None)
+    seconds, message = timed(lambda: Transport(ca_path=ca_path, timeout=1, retries=0).get(server.url(fault, "unit"), "Token endpoint"))
     assert "did not finish within 1 seconds, the bound for one token ((retries + 1) x timeout + retries x max_retry_wait)" in message
     assert 1 <= seconds < 1.3
 
@@ -319,13 +335,31 @@ def test_a_certificate_for_another_host_fails_at_once(tmp_path):
     assert transport.debug == []
 
 
-# -- mutual TLS with the client key as text: a private file for each request, gone after it ----------
+# -- mutual TLS with the client key as text: in memory for each request (a private file without memfd), gone after it --
 
 
-@pytest.fixture
-def mtls(tmp_path, monkeypatch):
-    """A server that wants a client certificate of the test CA and notes, while it answers, the client's name and
-    every file in the temporary directory with its mode; and every key file the transport created."""
+HAS_MEMFD = hasattr(os, "memfd_create")
+
+
+def memory_key_files():
+    """(content, links) of every in-memory key file this process holds open: the server thread sees the client's."""
+    found = []
+    for name in os.listdir("/proc/self/fd"):
+        path = "/proc/self/fd/" + name
+        with contextlib.suppress(OSError):
+            if os.readlink(path).startswith("/memfd:oauth2-client-key"):
+                with open(path, encoding="utf-8") as handle:
+                    found.append((handle.read(), os.stat(path).st_nlink))
+    return found
+
+
+@pytest.fixture(params=["memory", "temporary file"] if HAS_MEMFD else ["temporary file"])
+def mtls(request, tmp_path, monkeypatch):
+    """A server that wants a client certificate of the test CA and notes, while it answers, the client's name, every
+    file in the temporary directory with its mode, and every in-memory key file; and every key file the transport created.
+    "temporary file" is how it runs where there is no memfd."""
+    if request.param == "temporary file":
+        monkeypatch.delattr(os, "memfd_create", raising=False)
     tls = make_tls_material(tmp_path)
     temporary = tmp_path / "tmp"
     temporary.mkdir()
@@ -343,10 +377,11 @@ def mtls(tmp_path, monkeypatch):
 
     def on_get(handler):
         files = [(path.read_text(), stat.S_IMODE(path.stat().st_mode)) for path in temporary.iterdir()]
-        seen.append((dict(field[0] for field in handler.connection.getpeercert()["subject"])["commonName"], files))
+        name = dict(field[0] for field in handler.connection.getpeercert()["subject"])["commonName"]
+        seen.append((name, files, memory_key_files() if HAS_MEMFD else []))
 
     server, url = serve_https(tls, on_get, client_ca=tls.ca_path)
-    yield SimpleNamespace(tls=tls, url=url, temporary=temporary, created=created, seen=seen)
+    yield SimpleNamespace(tls=tls, url=url, temporary=temporary, created=created, seen=seen, in_memory=request.param == "memory")
     server.shutdown()
 
 
@@ -355,20 +390,27 @@ def key_text_transport(mtls, key_path, **kwargs):
     return Transport(ca_path=str(mtls.tls.ca_path), client_cert=certificate, **kwargs)
 
 
-def test_a_client_key_given_as_text_is_a_0600_file_during_each_request_and_gone_after(mtls):
+def left_behind(mtls):
+    """Whatever holds a key after the requests: a file in the temporary directory, or an in-memory file still open."""
+    return list(mtls.temporary.iterdir()) + (memory_key_files() if HAS_MEMFD else [])
+
+
+def test_a_client_key_given_as_text_is_private_during_each_request_and_gone_after(mtls):
+    """In memory, with no name in any directory (no links), where memfd exists; else a 0600 file."""
     transport = key_text_transport(mtls, mtls.tls.client_key_path)
     for _request in range(2):
         assert transport.get(mtls.url, "Token endpoint").status == 200
-        assert list(mtls.temporary.iterdir()) == []
+        assert left_behind(mtls) == []
     key = mtls.tls.client_key_path.read_text()
-    assert mtls.seen == [(MTLS_CLIENT_NAME, [(key, 0o600)])] * 2, "each request wrote the key for its own handshake"
-    assert len(set(mtls.created)) == 2
+    during = (MTLS_CLIENT_NAME, [], [(key, 0)]) if mtls.in_memory else (MTLS_CLIENT_NAME, [(key, 0o600)], [])
+    assert mtls.seen == [during] * 2, "each request wrote the key for its own handshake"
+    assert len(set(mtls.created)) == (0 if mtls.in_memory else 2)
 
 
 def test_a_client_key_file_is_used_in_place(mtls):
     certificate = ClientCertificate(str(mtls.tls.client_cert_path), key_path=str(mtls.tls.client_key_path))
     assert Transport(ca_path=str(mtls.tls.ca_path), client_cert=certificate).get(mtls.url, "Token endpoint").status == 200
-    assert mtls.seen == [(MTLS_CLIENT_NAME, [])] and mtls.created == []
+    assert mtls.seen == [(MTLS_CLIENT_NAME, [], [])] and mtls.created == []
 
 
 @pytest.mark.parametrize("failure", ["provider down", "key of another certificate"])
@@ -377,11 +419,42 @@ def test_the_key_file_is_removed_after_a_failed_request_too(mtls, failure):
     transport = key_text_transport(mtls, key_path, timeout=1, retries=1, max_retry_wait=0.1)
     with pytest.raises(OAuth2Error) as caught:
         transport.get(refused_url() if failure == "provider down" else mtls.url, "Token endpoint")
-    assert len(mtls.created) == 1 and list(mtls.temporary.iterdir()) == []
+    assert len(mtls.created) == (0 if mtls.in_memory else 1) and left_behind(mtls) == []
     assert not any(line in str(caught.value) for line in key_path.read_text().splitlines())
 
 
+# Where ansible_collections.oauth2.client_credentials is, for a plain Python process.
+COLLECTIONS_ROOT = str(Path(sys.modules[Transport.__module__].__file__).parents[5])
+SIGTERM_DURING_A_REQUEST = """
+import os, sys
+del os.memfd_create
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.transport import ClientCertificate, Transport
+certificate = ClientCertificate(sys.argv[1], key_content=open(sys.argv[2]).read())
+Transport(ca_path=sys.argv[3], client_cert=certificate, timeout=30).get(sys.argv[4], "Token endpoint")
+"""
+
+
+def test_sigterm_during_a_request_leaves_no_key_file_where_there_is_no_memfd(secure_faults, tmp_path):
+    """A process ended by SIGTERM runs no finally clause unless SIGTERM raises: the temporary file would stay."""
+    server, ca_path = secure_faults
+    tls = make_tls_material(tmp_path)
+    temporary = tmp_path / "sigterm"
+    temporary.mkdir()
+    with subprocess.Popen([sys.executable, "-c", SIGTERM_DURING_A_REQUEST, str(tls.client_cert_path), str(tls.client_key_path),
+                           ca_path, server.url("hang", "sigterm")], env=dict(os.environ, TMPDIR=str(temporary), PYTHONPATH=COLLECTIONS_ROOT),
+                          stderr=subprocess.PIPE) as child:
+        deadline = time.monotonic() + 20
+        while server.requests["/hang/sigterm"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [path.name[:18] for path in temporary.iterdir()] == ["oauth2-client-key-"], child.stderr.read1().decode()
+        child.terminate()
+        assert child.wait(timeout=10) == 128 + signal.SIGTERM
+    assert list(temporary.iterdir()) == []
+
+
 def test_a_temporary_directory_that_cannot_be_written_is_one_line_without_the_key(mtls, monkeypatch):
+    if mtls.in_memory:
+        pytest.skip("an in-memory key file needs no directory")
     missing = mtls.temporary / "missing"
     monkeypatch.setattr(tempfile, "tempdir", str(missing))
     with pytest.raises(OAuth2Error, match=r"^client_key_content cannot be written to a temporary file in %s \(No such file or directory\): "
