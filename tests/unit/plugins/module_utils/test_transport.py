@@ -452,9 +452,8 @@ def test_sigterm_during_a_request_leaves_no_key_file_where_there_is_no_memfd(sec
     assert list(temporary.iterdir()) == []
 
 
+@pytest.mark.parametrize("mtls", ["temporary file"], indirect=True)  # an in-memory key file needs no directory
 def test_a_temporary_directory_that_cannot_be_written_is_one_line_without_the_key(mtls, monkeypatch):
-    if mtls.in_memory:
-        pytest.skip("an in-memory key file needs no directory")
     missing = mtls.temporary / "missing"
     monkeypatch.setattr(tempfile, "tempdir", str(missing))
     with pytest.raises(OAuth2Error, match=r"^client_key_content cannot be written to a temporary file in %s \(No such file or directory\): "
