@@ -45,7 +45,7 @@ check:  ## the fast loop while developing: sanity, units and integration on the 
 	$(MAKE) --no-print-directory -j2 --output-sync=target sanity-$(NEWEST) units-$(NEWEST)
 	$(MAKE) --no-print-directory integration-$(NEWEST)
 
-sanity: $(addprefix sanity-,$(LINES))  ## ansible-test sanity, every target Python each line supports
+sanity: $(addprefix sanity-,$(LINES))  ## ansible-test sanity, every target Python each line supports but 3.14 and 3.15 (README)
 units: $(addprefix units-,$(LINES))  ## pytest tests/unit
 integration:  ## real ansible-playbook against the local provider, newest line first
 	@set -e; for line in $(NEWEST) $(OLDEST); do $(MAKE) --no-print-directory integration-$$line; done

