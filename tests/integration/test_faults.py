@@ -16,12 +16,12 @@ import signal
 import subprocess
 import time
 from pathlib import Path
-from xml.etree import ElementTree
 from typing import Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
 from faults import FaultServer, refused_url
+from junit_report import TRACEBACK_ENV, TaskOutcome, escaped, read_report
 from harness import make_tls_material
 
 TIMEOUT, RETRIES, MAX_RETRY_WAIT = 1, 2, 1
@@ -112,29 +112,18 @@ def fault_playbook(servers, urls: Dict[Tuple[str, str], str]) -> str:
     return play("lookup", lookups) + play("module", modules)
 
 
-def junit_cases(directory) -> Dict[str, Tuple[float, Optional[str]]]:
-    """Task name -> (seconds, failure message or None), from the junit callback's report."""
-    results: Dict[str, Tuple[float, Optional[str]]] = {}
-    for report in directory.glob("*.xml"):
-        for case in ElementTree.parse(report).getroot().iter("testcase"):
-            problem = case.find("failure")
-            problem = case.find("error") if problem is None else problem
-            task = case.get("name").split(": ", 1)[1]
-            results[task] = (float(case.get("time")), None if problem is None else problem.get("message", ""))
-    return results
-
-
-def check(name: str, front_end: str, url: str, seconds: float, message: Optional[str], floor: float) -> List[str]:
+def check(name: str, front_end: str, url: str, outcome: TaskOutcome, floor: float) -> List[str]:
     """What is wrong with one case's outcome, if anything."""
     expected = CASES[name][2]
-    problems = []
-    if expected is None and message is not None:
+    seconds, message = outcome.seconds, outcome.plugin_line
+    problems = list(outcome.problems)
+    if expected is None and outcome.failed:
         problems.append("failed: %s" % message)
     if expected is not None:
-        ours = (message or "")[(message or "").find(" endpoint "):]
-        if message is None:
+        ours = message[message.find(" endpoint "):]
+        if not outcome.failed:
             problems.append("succeeded, expected an error matching %r" % expected)
-        elif not re.search(expected, ours) or url not in ours or "\n" in ours.strip():
+        elif not re.search(expected, ours) or url not in ours:
             problems.append("message %r does not match %r as one line naming %s" % (message, expected, url))
     if seconds - floor > BOUND + OVERHEAD:
         problems.append("took %.1f s, more than the %d s bound (a trivial task took %.1f s)" % (seconds, BOUND, floor))
@@ -146,26 +135,24 @@ def check(name: str, front_end: str, url: str, seconds: float, message: Optional
 def test_fault_suite(ansible, fault_servers, tmp_path, capsys):
     reports = tmp_path / "junit"
     urls = {(front_end, name): case_url(fault_servers, name, front_end) for front_end in ("lookup", "module") for name in CASES}
-    run = ansible.playbook(fault_playbook(fault_servers, urls), env={
-        "ANSIBLE_CALLBACKS_ENABLED": "ansible.builtin.junit", "JUNIT_OUTPUT_DIR": str(reports), "JUNIT_FAIL_ON_IGNORE": "true",
-        "JUNIT_HIDE_TASK_ARGUMENTS": "true"})
+    run = ansible.playbook(fault_playbook(fault_servers, urls), env=dict(TRACEBACK_ENV, JUNIT_OUTPUT_DIR=str(reports)))
     assert run.returncode == 0, run.output
-    results = junit_cases(reports)
+    results = read_report(reports, TaskOutcome)
+    missing = TaskOutcome(0.0, True, problems=["no result in the junit report"])
     problems: List[str] = []
     tried = passed = 0
     for front_end in ("lookup", "module"):
-        floor = max(results.get("%s: floor %s" % (front_end, when), (0.0, None))[0] for when in ("before", "after"))
+        floor = max(results.get("%s: floor %s" % (front_end, when), TaskOutcome(0.0, False)).seconds for when in ("before", "after"))
         for name in CASES:
             tried += 1
-            seconds, message = results.get("%s: %s" % (front_end, name), (0.0, "no result in the junit report"))
-            found = check(name, front_end, urls[front_end, name], seconds, message, floor)
+            found = check(name, front_end, urls[front_end, name], results.get("%s: %s" % (front_end, name), missing), floor)
             passed += not found
             problems += found
     with capsys.disabled():
-        print("\nfault suite: %d cases tried, %d passed (bound %d s, slowest case %.1f s)"
-              % (tried, passed, BOUND, max(result[0] for result in results.values())))
+        print("\nfault suite: %d cases ran, %d passed (bound %d s, slowest case %.1f s)"
+              % (tried, passed, BOUND, max(result.seconds for result in results.values())))
     assert not problems, "\n".join(problems)
-    assert "Traceback" not in run.everything
+    assert escaped(run.everything) == [], "a Python error escaped a plugin"
     ansible.assert_no_secrets(run, SECRET)
 
 
