@@ -163,8 +163,10 @@ def make_tls_material(directory: Path) -> TlsMaterial:
     directory.mkdir(parents=True, exist_ok=True)
 
     ca_key = ec.generate_private_key(ec.SECP256R1())
+    # A name of its own: given a certificate of another CA of the same name, OpenSSL checks it against this CA's key,
+    # and Node drops the connection on that error instead of answering as for any untrusted client certificate.
     ca_name = x509.Name(
-        [x509.NameAttribute(NameOID.COMMON_NAME, "oauth2 test CA")]
+        [x509.NameAttribute(NameOID.COMMON_NAME, "oauth2 test CA " + os.urandom(4).hex())]
     )
     ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())
     ca_cert = (
