@@ -31,6 +31,7 @@ import ssl
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -297,13 +298,18 @@ class Provider:  # pylint: disable=too-many-instance-attributes
         self.stop()
 
     def start(self) -> None:
-        """Create TLS material, spawn ``node server.mjs`` and wait for it."""
+        """Create TLS material, spawn ``node server.mjs`` and wait for it.
+
+        Started again after stop(), it keeps its ports, CA, certificates and client keys, as a provider restarted in
+        place does: clients configured for it need no change. Its signing keys are new, as after a real key rotation.
+        """
         if self._proc is not None:
             raise ProviderError("provider already started")
         check_node_modules()
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.tls = make_tls_material(self.workdir)
-        self.client_keys = make_client_keys(self.workdir)
+        if self.tls is None:
+            self.tls = make_tls_material(self.workdir)
+            self.client_keys = make_client_keys(self.workdir)
         env = dict(os.environ)
         env.update({
             "TLS_CERT": str(self.tls.cert_path),
@@ -334,6 +340,7 @@ class Provider:  # pylint: disable=too-many-instance-attributes
         self.issuer = ready["issuer"]
         self.token_url = ready["token_url"]
         self.api_url = ready["api_url"]
+        self._ports = (urllib.parse.urlsplit(self.issuer).port or 0, urllib.parse.urlsplit(self.api_url).port or 0)
         context = ssl.create_default_context(cafile=str(self.tls.ca_path))
         # No proxies: the provider is on loopback, whatever the environment.
         self._opener = urllib.request.build_opener(
