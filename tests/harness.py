@@ -164,8 +164,10 @@ def make_tls_material(directory: Path) -> TlsMaterial:
     directory.mkdir(parents=True, exist_ok=True)
 
     ca_key = ec.generate_private_key(ec.SECP256R1())
+    # A name of its own: given a certificate of another CA of the same name, OpenSSL checks it against this CA's key,
+    # and Node drops the connection on that error instead of answering as for any untrusted client certificate.
     ca_name = x509.Name(
-        [x509.NameAttribute(NameOID.COMMON_NAME, "oauth2 test CA")]
+        [x509.NameAttribute(NameOID.COMMON_NAME, "oauth2 test CA " + os.urandom(4).hex())]
     )
     ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())
     ca_cert = (
@@ -296,13 +298,18 @@ class Provider:  # pylint: disable=too-many-instance-attributes
         self.stop()
 
     def start(self) -> None:
-        """Create TLS material, spawn ``node server.mjs`` and wait for it."""
+        """Create TLS material, spawn ``node server.mjs`` and wait for it.
+
+        Started again after stop(), it keeps its ports, CA, certificates and client keys, as a provider restarted in
+        place does: clients configured for it need no change. Its signing keys are new, as after a real key rotation.
+        """
         if self._proc is not None:
             raise ProviderError("provider already started")
         check_node_modules()
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.tls = make_tls_material(self.workdir)
-        self.client_keys = make_client_keys(self.workdir)
+        if self.tls is None:
+            self.tls = make_tls_material(self.workdir)
+            self.client_keys = make_client_keys(self.workdir)
         env = dict(os.environ)
         env.update({
             "TLS_CERT": str(self.tls.cert_path),
@@ -333,6 +340,7 @@ class Provider:  # pylint: disable=too-many-instance-attributes
         self.issuer = ready["issuer"]
         self.token_url = ready["token_url"]
         self.api_url = ready["api_url"]
+        self._ports = (urllib.parse.urlsplit(self.issuer).port or 0, urllib.parse.urlsplit(self.api_url).port or 0)
         context = ssl.create_default_context(cafile=str(self.tls.ca_path))
         # No proxies: the provider is on loopback, whatever the environment.
         self._opener = urllib.request.build_opener(

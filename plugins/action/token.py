@@ -63,7 +63,7 @@ class ActionModule(ActionBase):
             display.vvv(line, host=self._task.delegate_to or task_vars.get("inventory_hostname"))
         warnings = list(options.warnings)
         if result.get("failed") and result.get("oauth2_error"):
-            result["msg"] = options.explain(result.get("msg", ""), result["oauth2_error"])
+            result["msg"] = options.explain(result.get("msg", ""), result["oauth2_error"], client_options.auth_method)
             # ansible-core 2.19+ keeps a summary of the module's own message here; it would show the line without the origins.
             result.pop("exception", None)
         elif isinstance(result.get("token"), dict) and not result.get("failed"):

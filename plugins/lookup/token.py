@@ -19,7 +19,8 @@ description:
   - Only the C(oauth2_<option>) variables of the options below are read, and only for options not given as keyword
     arguments; other variables whose names start with C(oauth2_) are never evaluated.
   - When the provider refuses the client (C(invalid_client), C(unauthorized_client)), the error says where the client id
-    and secret came from (argument, variable, environment, C(ansible.cfg) or O(credentials_file)), never their values.
+    and the credentials of the O(auth_method) came from (the secret, the private key, or the client certificate and its key),
+    as argument, variable, environment, C(ansible.cfg), O(credentials_file) or the file they were read from, never their values.
   - The client secret is never shown in messages. The returned token is a secret too. On ansible-core 2.22 and later it is
     registered with ansible-core's secret masking, so Ansible shows C($REDACTED$) wherever it would display it; on older
     lines set C(no_log) on tasks that print it.
@@ -159,13 +160,14 @@ class LookupModule(LookupBase):
         for warning in options.warnings:
             self._display.warning(warning)
         try:
-            client = TokenClient(ClientOptions.from_mapping(options.values))
+            client_options = ClientOptions.from_mapping(options.values)
+            client = TokenClient(client_options)
         except OAuth2Error as exc:
             raise AnsibleLookupError(str(exc)) from None
         try:
             result = client.get_token()
         except OAuth2Error as exc:
-            raise AnsibleLookupError(options.explain(str(exc), exc.error_code)) from None
+            raise AnsibleLookupError(options.explain(str(exc), exc.error_code, client_options.auth_method)) from None
         finally:
             for line in client.debug:
                 self._display.vvv(line)

@@ -333,7 +333,9 @@ class _FileLock:
             try:
                 descriptor = _open_own(self._path, os.O_RDWR | os.O_CREAT)
             except OSError as exc:
-                self.problem = "the token cache lock %s cannot be opened (%s)" % (self._path, exc.strerror)
+                # The cache is still read and written; only the waiting for one another is lost.
+                self.problem = "the token cache lock %s cannot be opened (%s), so processes that miss at the same time each request a token" % (
+                    self._path, exc.strerror)
                 return self
             if not _flock(descriptor, self._deadline):
                 os.close(descriptor)

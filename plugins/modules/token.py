@@ -167,8 +167,8 @@ token:
 oauth2_error:
   description:
     - The provider's OAuth error code when it refused the request. For C(invalid_client) and C(unauthorized_client)
-      the message also says where the client id and secret came from (argument, variable, environment, C(ansible.cfg)
-      or O(credentials_file)), never their values.
+      the message also says where the client id and the credentials of the O(auth_method) came from (argument, variable,
+      environment, C(ansible.cfg), O(credentials_file), or the file they were read from), never their values.
   returned: when the provider refused the request
   type: str
   sample: invalid_client

@@ -27,6 +27,14 @@ from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors i
 SEARCHED_PATHS = ("ca_path", "client_cert", "client_key", "private_key_path")
 # OAuth error codes that mean the provider did not accept these credentials for this client.
 CREDENTIAL_REFUSALS = ("invalid_client", "unauthorized_client")
+# What each auth_method proves the client with, beside client_id: the options a refused client should check.
+CREDENTIALS_USED = {
+    "client_secret_basic": ("client_secret",),
+    "client_secret_post": ("client_secret",),
+    "client_secret_jwt": ("client_secret",),
+    "private_key_jwt": ("private_key",),
+    "tls_client_auth": ("client_cert", "client_key"),
+}
 
 
 class ResolvedOptions:
@@ -37,12 +45,18 @@ class ResolvedOptions:
         self.origins: Dict[str, str] = {}
         self.warnings: List[str] = []
 
-    def explain(self, message: str, error_code: Optional[str]) -> str:
-        """The error line, and for a refused client where its id and secret came from, so the user checks the right source."""
+    def explain(self, message: str, error_code: Optional[str], auth_method: str) -> str:
+        """The error line, and for a refused client where its id and the credentials auth_method used came from, so the
+        user checks the right source: a secret that was never sent is not the one to blame."""
         if error_code not in CREDENTIAL_REFUSALS:
             return message
-        return "%s (client_id came from %s, client_secret from %s.)" % (
-            message.rstrip("."), self.origins.get("client_id", "nowhere"), self.origins.get("client_secret", "nowhere"))
+        used = [self._credential(name) for name in CREDENTIALS_USED[auth_method]]
+        return "%s (client_id came from %s, %s.)" % (
+            message.rstrip("."), self.origins["client_id"], ", ".join("%s from %s" % (name, self.origins[name]) for name in used))
+
+    def _credential(self, name: str) -> str:
+        """The option that holds the credential: a vault-encrypted client_key travels on as the key text client_key_content."""
+        return "client_key_content" if name == "client_key" and self.values.get("client_key_content") else name
 
 
 def resolve_options(

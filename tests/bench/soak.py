@@ -4,8 +4,10 @@
 
 Phase "steady": SOAK_HOSTS local hosts, SOAK_FORKS forks, SOAK_TASKS tasks that each take the token from the
 lookup (cache on) and check it; the provider must see exactly one token request.
-Phase "restart": the same play with a fresh cache, started while the provider is stopped; the provider comes
-back SOAK_DOWN seconds later on the same ports, and every task must still succeed, through retries.
+Phase "restart": the same play at -vvv with a fresh cache, started while the provider is stopped; once a fork
+has taken the token cache's lock to request the token, the provider stays down SOAK_DOWN seconds more and then
+comes back on the same ports. Every task must still succeed, and the restart must have been met: the client
+logged failed attempts and retries before the restarted provider saw its one token request.
 Figures are printed and written to .build/soak/results.json.
 """
 
@@ -13,12 +15,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
+from typing import List, Tuple
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests"))
@@ -33,6 +36,8 @@ TASKS = int(os.environ.get("SOAK_TASKS", "2"))
 DOWN_SECONDS = float(os.environ.get("SOAK_DOWN", "3"))
 # Enough retries to span a restart of a few seconds; the play's bound is (5 + 1) x 10 + 5 x 30 seconds.
 RETRIES = 5
+# The transport's line for each retry, shown at -vvv: what failed, and the wait before the next attempt.
+RETRY_LINE = re.compile(r"Token endpoint \S+: attempt (\d+) failed \(([^)]*)\), retrying in ([\d.]+) s")
 
 CHECK = """    - name: Token {n} is valid
       ansible.builtin.assert:
@@ -45,20 +50,36 @@ CHECK = """    - name: Token {n} is valid
 """
 
 
-def run_play(env: dict, home: Path) -> subprocess.Popen:
+def run_play(env: dict, home: Path, *args: str) -> subprocess.Popen:
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
-    return subprocess.Popen([str(BIN / "ansible-playbook"), str(WORK / "soak.yml"), "-i", str(WORK / "inventory.ini"), "--forks", str(FORKS)],
+    return subprocess.Popen([str(BIN / "ansible-playbook"), str(WORK / "soak.yml"), "-i", str(WORK / "inventory.ini"), "--forks", str(FORKS), *args],
                             env=dict(env, HOME=str(home), ANSIBLE_HOME=str(home / ".ansible")), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
 
 
-def finish(name: str, play: subprocess.Popen, started: float, provider: Provider) -> dict:
+def finish(name: str, play: subprocess.Popen, started: float, provider: Provider) -> Tuple[dict, str]:
     output = play.communicate()[0]
     seconds = time.monotonic() - started
     if play.returncode != 0:
         sys.exit("soak: %s failed:\n%s" % (name, output[-4000:]))
-    return {"seconds": round(seconds, 1), "token_requests": provider.token_requests(), "tasks": HOSTS * TASKS}
+    return {"seconds": round(seconds, 1), "token_requests": provider.token_requests(), "tasks": HOSTS * TASKS}, output
+
+
+def wait_for_token_request(play: subprocess.Popen, home: Path) -> float:
+    """Seconds until a fork holds the token cache's lock: it takes the lock right before it sends the token request."""
+    started = time.monotonic()
+    cache = home / ".ansible" / "oauth2_client_credentials" / "cache"
+    while not (cache.is_dir() and any(cache.glob("*.lock"))):
+        if play.poll() is not None:
+            sys.exit("soak: restart: the play ended before it requested a token:\n%s" % play.communicate()[0][-4000:])
+        time.sleep(0.05)
+    return time.monotonic() - started
+
+
+def retries_seen(output: str) -> List[Tuple[int, str, float]]:
+    """The retries the client logged: attempt number, cause, wait."""
+    return [(int(attempt), cause, float(wait)) for attempt, cause, wait in RETRY_LINE.findall(output)]
 
 
 def main() -> int:
@@ -79,26 +100,34 @@ def main() -> int:
                    ANSIBLE_PYTHON_INTERPRETER=sys.executable, NO_PROXY="127.0.0.1,localhost")
         provider.reset()
         started = time.monotonic()
-        results["steady"] = finish("steady", run_play(env, WORK / "home-steady"), started, provider)
-        ports = (urlsplit(provider.issuer).port, urlsplit(provider.api_url).port)
+        results["steady"] = finish("steady", run_play(env, WORK / "home-steady"), started, provider)[0]
+        # Restarted in place: the same ports, CA and certificates, so the play's configuration does not change across it.
         provider.stop()
-    # The same ports and CA file path: the play's configuration does not change across the restart.
-    restarted = Provider(WORK / "provider", *ports)
-    try:
         started = time.monotonic()
-        play = run_play(env, WORK / "home-restart")
-        time.sleep(DOWN_SECONDS)
-        restarted.start()
-        results["restart"] = finish("restart", play, started, restarted)
-    finally:
-        restarted.stop()
+        play = run_play(env, WORK / "home-restart", "-vvv")
+        try:
+            requested_after = wait_for_token_request(play, WORK / "home-restart")
+            time.sleep(DOWN_SECONDS)
+            provider.start()
+            restarted_after = time.monotonic() - started
+            results["restart"], output = finish("restart", play, started, provider)
+        finally:
+            if play.poll() is None:
+                play.kill()
+                play.wait()
+    retries = retries_seen(output)
+    results["restart"].update(first_token_request_after=round(requested_after, 1), provider_back_after=round(restarted_after, 1),
+                              failed_attempts=[{"attempt": attempt, "cause": cause, "retry_in": wait} for attempt, cause, wait in retries])
     (WORK / "results.json").write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))
-    failures = [phase for phase in ("steady", "restart") if results[phase]["token_requests"] != 1]
-    if failures:
-        print("soak: the provider saw more than one token request in %s" % ", ".join(failures), file=sys.stderr)
-        return 1
-    return 0
+    failures = ["%s: the provider saw %d token requests, not one" % (phase, results[phase]["token_requests"])
+                for phase in ("steady", "restart") if results[phase]["token_requests"] != 1]
+    # Met the restart: attempts 1, 2, ... failed against the stopped provider before the one request that reached it.
+    if not retries or [attempt for attempt, _cause, _wait in retries] != list(range(1, len(retries) + 1)):
+        failures.append("restart: the client logged no failed attempts against the stopped provider, in order, at -vvv")
+    for failure in failures:
+        print("soak: " + failure, file=sys.stderr)
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":

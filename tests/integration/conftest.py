@@ -52,7 +52,7 @@ def collections_path(tmp_path_factory) -> Path:
 class Run:
     returncode: int
     output: str
-    log: str
+    log: str  # this run's own log file, kept on disk beside the others
 
     @property
     def everything(self) -> str:
@@ -72,11 +72,11 @@ class Ansible:
         self.vault_password = "vault-" + secrets.token_urlsafe(16)
         self.vault_password_file = directory / "vault-pass.txt"
         self.vault_password_file.write_text(self.vault_password + "\n")
-        self.log_path = directory / "ansible.log"
+        self.runs = 0
         self.env = {key: value for key, value in os.environ.items() if not key.startswith("ANSIBLE_") or key in PASSED_THROUGH}
         self.env.update(
             ANSIBLE_COLLECTIONS_PATH=str(collections),
-            ANSIBLE_LOG_PATH=str(self.log_path),
+            ANSIBLE_LOG_PATH=str(directory / "ansible.log"),  # playbook runs log to one file each, see playbook_fqcn
             HOME=str(directory),  # a token cache (under ~) of this test's own
             ANSIBLE_HOME=str(directory / ".ansible"),
             ANSIBLE_NOCOLOR="1",
@@ -122,12 +122,14 @@ class Ansible:
         return self.playbook_fqcn(str(self.write("playbook.yml", text)), *args, env=env, vault=vault)
 
     def playbook_fqcn(self, playbook: str, *args: str, env: Optional[Dict[str, str]] = None, vault: bool = True) -> Run:
-        """Run a playbook file, or one of the collection's by its FQCN."""
-        if self.log_path.exists():
-            self.log_path.unlink()
-        result = subprocess.run(self._playbook_command(playbook, args, vault), cwd=self.directory, env=dict(self.env, **(env or {})),
+        """Run a playbook file, or one of the collection's by its FQCN. Each run logs to a file of its own, which is kept:
+        what a run logged stays on disk for whoever searches the directory afterwards, as a user's log would."""
+        self.runs += 1
+        log_path = self.directory / ("ansible-run-%02d.log" % self.runs)
+        result = subprocess.run(self._playbook_command(playbook, args, vault), cwd=self.directory,
+                                env=dict(self.env, ANSIBLE_LOG_PATH=str(log_path), **(env or {})),
                                 capture_output=True, text=True, timeout=300, check=False)
-        log = self.log_path.read_text() if self.log_path.exists() else ""
+        log = log_path.read_text() if log_path.exists() else ""
         no_deprecations(result.stdout + result.stderr)
         return Run(result.returncode, result.stdout + result.stderr, log)
 

@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
 from cryptography.hazmat.primitives import serialization
+
+from harness import make_tls_material
 
 # The tasks of a block whose vars hold token (a token result) and label.
 USE_THE_TOKEN = """
@@ -141,6 +144,23 @@ def test_vault_encrypted_client_key_for_tls_client_auth_through_module_and_looku
     ansible.assert_no_secrets(run)
 
 
+# A refused client: the task's msg, and the one line that says where the credentials its auth_method used came from.
+REFUSED = """
+      ignore_errors: true
+      register: refused
+    - ansible.builtin.debug:
+        msg: "refused: {{ refused.msg }}"
+"""
+
+
+def refusal(run):
+    """The refused task's message, which must be one line ending in where the credentials came from."""
+    assert run.returncode == 0, run.output
+    shown = re.findall(r'"msg": "refused: (.*)"', run.output)
+    assert len(shown) == 1 and "invalid_client" in shown[0] and "\\n" not in shown[0], run.output
+    return shown[0]
+
+
 def test_an_unregistered_key_is_refused_with_where_it_came_from(ansible):
     ansible.write("files/other.pem", ansible.provider.tls.client_key_path.read_text())  # a real key, not the client's
     run = ansible.playbook("""
@@ -150,10 +170,52 @@ def test_an_unregistered_key_is_refused_with_where_it_came_from(ansible):
     - ansible.builtin.debug:
         msg: "{{ lookup('oauth2.client_credentials.token', token_url=token_url, ca_path=ca_path, client_id=private_key_client_id,
                         private_key_path='other.pem') }}"
-""")
-    assert run.returncode == 2
-    assert "invalid_client" in run.output and "client_secret from nowhere" not in run.output
+""" + REFUSED)
+    assert refusal(run).endswith("(client_id came from the task's arguments, private_key from private_key_path %s.)"
+                                 % (ansible.directory / "files" / "other.pem"))
     ansible.assert_no_secrets(run)
+
+
+def test_a_wrong_secret_for_client_secret_jwt_is_refused_with_where_it_came_from(ansible):
+    """The secret signs the assertion and never travels: the provider can only say the signature is wrong."""
+    ansible.write("secrets.yml", ansible.encrypt_string("Wrong-" + ansible.secret("jwt_secret"), "wrong_secret"))
+    run = ansible.playbook("""
+- hosts: localhost
+  gather_facts: false
+  vars_files: [secrets.yml]
+  vars:
+    oauth2_client_secret: "{{ wrong_secret }}"
+  tasks:
+    - oauth2.client_credentials.token:
+        token_url: "{{ token_url }}"
+        ca_path: "{{ ca_path }}"
+        client_id: "{{ jwt_secret_client_id }}"
+        auth_method: client_secret_jwt
+        fact_name: ""
+""" + REFUSED)
+    assert refusal(run).endswith("(client_id came from the task's arguments, client_secret from variable oauth2_client_secret.)")
+    ansible.assert_no_secrets(run, "Wrong-" + ansible.secret("jwt_secret"))
+
+
+def test_an_unregistered_certificate_is_refused_with_where_it_came_from(ansible, tmp_path):
+    """A certificate and key of a CA the provider does not trust, for the subject it registered: tls_client_auth fails."""
+    other = make_tls_material(tmp_path / "other-tls")
+    shutil.copy(other.client_cert_path, ansible.directory / "client.pem")
+    ansible.vault("encrypt", str(ansible.write("files/client-key.pem", other.client_key_path.read_text())))
+    run = ansible.playbook("""
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - oauth2.client_credentials.token:
+        token_url: "{{ token_url }}"
+        ca_path: "{{ ca_path }}"
+        client_id: "{{ mtls_client_id }}"
+        client_key: client-key.pem
+        fact_name: ""
+""" + REFUSED, env={"ANSIBLE_OAUTH2_CLIENT_CERT": str(ansible.directory / "client.pem")})
+    assert refusal(run).endswith("(client_id came from the task's arguments, client_cert from environment variable ANSIBLE_OAUTH2_CLIENT_CERT, "
+                                 "client_key_content from client_key %s.)" % (ansible.directory / "files" / "client-key.pem"))
+    ansible.assert_no_secrets(run, *other.client_key_path.read_text().splitlines()[1:-1])
 
 
 def test_a_four_character_passphrase_works_in_the_lookup_and_is_one_clear_line_in_the_module(ansible):

@@ -3,11 +3,17 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 
 from harness import TIMEZONES
+
+# The module's Python on targets: the oldest make tests (OAUTH2_TEST_TARGET_PYTHON), else the controller's.
+TARGET_PYTHON = os.environ.get("OAUTH2_TEST_TARGET_PYTHON") or sys.executable
 
 
 def test_module_facts_on_several_hosts_with_one_request(ansible):
@@ -195,6 +201,34 @@ def test_secret_and_token_never_shown_at_maximum_verbosity(ansible):
     assert token.count(".") == 2 and token == token.strip()
     assert token not in run.everything and token.split(".")[1] not in run.everything
     assert "the output has been hidden" in run.output
+    ansible.assert_no_secrets(run)
+
+
+def test_without_its_libraries_where_it_runs_the_module_names_them_in_one_line(ansible, tmp_path):
+    """A Python with none of requests, PyJWT and cryptography: a virtualenv of the target Python made now, with no packages."""
+    bare = tmp_path / "bare"
+    subprocess.run([TARGET_PYTHON, "-m", "venv", "--without-pip", str(bare)], check=True)
+    ansible.write("inventory.ini", "bare ansible_connection=local ansible_python_interpreter=%s\n" % (bare / "bin" / "python"))
+    ansible.write_vaulted_variables()
+    run = ansible.playbook("""
+- hosts: bare
+  gather_facts: false
+  vars_files: [vault_creds.yml]
+  tasks:
+    - oauth2.client_credentials.token:
+        token_url: "{{ token_url }}"
+        ca_path: "{{ ca_path }}"
+        fact_name: ""
+      register: refused
+      ignore_errors: true
+    - ansible.builtin.debug:
+        msg: "refused: {{ refused.msg }}"
+""", "-i", "inventory.ini")
+    assert run.returncode == 0, run.output
+    shown = re.findall(r'"msg": "refused: (.*)"', run.output)
+    assert len(shown) == 1 and shown[0].startswith("Failed to import the required Python library (requests and PyJWT and cryptography) on "), run.output
+    assert "\\n" not in shown[0] and "Traceback" not in run.output
+    assert ansible.provider.token_requests() == 0
     ansible.assert_no_secrets(run)
 
 

@@ -202,6 +202,50 @@ def test_refused_client_says_where_id_and_secret_came_from(ansible):
     ansible.assert_no_secrets(run)
 
 
+def test_ansible_cfg_sets_every_option_but_the_secret(ansible):
+    """[oauth2_client_credentials] of an ansible.cfg named by ANSIBLE_CONFIG: its options are used by the lookup and the
+    module, a client_secret there is never read (secrets have no ansible.cfg source), and a refusal names the file."""
+    client = ansible.provider.clients["basic"]
+    config = ansible.write("ansible.cfg", "[oauth2_client_credentials]\ntoken_url = %s\nca_path = %s\nclient_id = %s\nscope = read\n"
+                           "client_secret = %s\n" % (ansible.provider.token_url, ansible.provider.ca_path, client["client_id"], client["client_secret"]))
+    ansible.write("secret.yml", ansible.encrypt_string(client["client_secret"], "vault_secret"))
+    run = ansible.playbook("""
+- hosts: localhost
+  gather_facts: false
+  vars_files: [secret.yml]
+  tasks:
+    - name: Without a secret from elsewhere
+      ansible.builtin.debug:
+        msg: "{{ lookup('oauth2.client_credentials.token') }}"
+      ignore_errors: true
+      register: unread
+    - name: The secret from a variable, everything else from ansible.cfg
+      oauth2.client_credentials.token:
+        fact_name: ""
+      vars:
+        oauth2_client_secret: "{{ vault_secret }}"
+      register: obtained
+    - name: A wrong secret
+      ansible.builtin.debug:
+        msg: "{{ lookup('oauth2.client_credentials.token', client_secret='Wrong-' ~ vault_secret) }}"
+      ignore_errors: true
+      register: refused
+    - ansible.builtin.debug:
+        msg: "{{ item }}"
+      loop:
+        - "unread: {{ unread.msg }}"
+        - "obtained: {{ obtained.token.claims.client_id }} {{ obtained.token.scope }}"
+        - "refused: {{ refused.msg }}"
+""", env={"ANSIBLE_CONFIG": str(config)})
+    assert run.returncode == 0, run.output
+    assert "client_secret is not set: give the OAuth client's secret, kept in Ansible Vault, directly or in credentials_file." in run.output
+    assert '"msg": "obtained: %s read"' % client["client_id"] in run.output
+    assert "invalid_client" in run.output and (
+        "(client_id came from ansible.cfg %s, client_secret from the task's arguments.)" % config) in run.output, run.output
+    assert ansible.provider.token_requests() == 2, "the module's, and the refused one"
+    ansible.assert_no_secrets(run)
+
+
 def test_module_refuses_a_fact_name_that_is_no_variable_name(ansible):
     ansible.write_vaulted_variables()
     run = ansible.playbook(ON_LOCALHOST + MODULE_TASK + """        fact_name: "{{ item }}"

@@ -1,13 +1,16 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The secret-leak suite: the lookup, the module, the role and both playbooks, failures included, at -vvvv with a
-log file, a jsonfile fact cache and the token cache on disk; then every byte they printed or left behind is searched
-for every secret and every issued token."""
+log file per run, a jsonfile fact cache, the token cache and temporary directories on disk; then every byte they
+printed or left behind is searched for every secret, private key, the vault password and every issued token, in
+every form they could take there. Canaries written on purpose, one per form, prove that the search finds each form."""
 
 from __future__ import annotations
 
 import base64
+import json
+import secrets
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Set, Tuple
 from urllib.parse import quote, quote_plus
 
 LOOKUP_PLAY = """
@@ -105,38 +108,111 @@ ROLE_PLAY = """
     - oauth2.client_credentials.api_token
 """
 
-# The one deliberate print: proves the search finds a token where one is.
+# The canary in every form the search looks for, each made by Ansible's own filters, one form a line (its name, a tab,
+# the canary in that form) in canary.txt, and a token, its payload and its signature alike: the search must find each
+# form on its own line. A canary, never a real secret; the token one no other play uses (cache false).
 CANARY_PLAY = """
 - hosts: localhost
   gather_facts: false
-  vars_files: [secrets.yml]
+  vars_files: [canary.yml, secrets.yml]
+  vars:
+    texts:
+      plain: "{{ canary }}"
+      JSON-escaped: "{{ (canary | to_json)[1:-1] }}"
+      JSON-escaped, non-ASCII kept: "{{ (canary | to_json(ensure_ascii=false))[1:-1] }}"
+      percent-encoded: "{{ canary | urlencode | replace('/', '%2F') }}"
+      percent-encoded, slash kept: "{{ canary | urlencode }}"
+      form-encoded: "{{ ({'c': canary} | urlencode)[2:] }}"
+    token: "{{ lookup('oauth2.client_credentials.token', token_url=token_url, ca_path=ca_path, client_id=restricted_client_id,
+                      client_secret=restricted_secret, cache=false) }}"
   tasks:
-    - ansible.builtin.copy:
-        content: "{{ lookup('oauth2.client_credentials.token', token_url=token_url, ca_path=ca_path,
-                            client_id=basic_client_id, client_secret=basic_secret) }}"
-        dest: canary-token.txt
+    - name: Each form on a line of its own; base64 inside a longer text, starting at each offset into a group of three bytes
+      ansible.builtin.copy:
+        content: |
+          {% for name, text in texts.items() %}
+          {{ name }}\t{{ text }}
+          {% for offset in [0, 1, 2] %}
+          {% set encoded = ('x' * offset ~ text ~ 'tail') | b64encode %}
+          base64 at offset {{ offset }} of {{ name }}\t{{ encoded }}
+          URL-safe base64 at offset {{ offset }} of {{ name }}\t{{ encoded | replace('+', '-') | replace('/', '_') }}
+          {% endfor %}
+          {% endfor %}
+          token\t{{ token }}
+          token payload\t{{ token.split('.')[1] }}
+          token signature\t{{ token.split('.')[2] }}
+        dest: canary.txt
         mode: "0600"
       no_log: true
 """
+# Header fields that every token signed with one key shares: a header of only these says nothing about the token.
+GENERIC_HEADER_FIELDS = {"alg", "typ", "kid"}
+# Shorter needles could turn up by chance in a few hundred kilobytes of base64 and logs.
+SHORTEST_VALUE = 16
 
 
-def forms_of_secrets(ansible, wrong_secret: str) -> Dict[str, str]:
-    """Each secret as it could surface: raw, form- and percent-encoded, base64, and inside a Basic header."""
-    forms = {"vault password": ansible.vault_password, "wrong secret": wrong_secret}
-    for name, client in ansible.provider.clients.items():
-        secret = client.get("client_secret")
-        if not secret:
-            continue
-        forms.update({
-            name + " secret": secret,
-            name + " secret, form-encoded": quote_plus(secret),
-            name + " secret, percent-encoded": quote(secret, safe=""),
-            name + " secret, base64": base64.b64encode(secret.encode()).decode(),
-            name + " Basic credentials": base64.b64encode(
-                ("%s:%s" % (quote(client["client_id"], safe=""), quote(secret, safe=""))).encode()).decode(),
-        })
-    forms.update(("private key line %d" % n, line) for n, line in enumerate(ansible.private_key_lines()))
-    return forms
+def text_forms(value: str) -> Dict[str, str]:
+    """A value as it could be written: as given, JSON-escaped, percent-encoded (Basic credentials) and form-encoded (a request body)."""
+    return {
+        "plain": value,
+        "JSON-escaped": json.dumps(value)[1:-1],
+        "JSON-escaped, non-ASCII kept": json.dumps(value, ensure_ascii=False)[1:-1],
+        "percent-encoded": quote(value, safe=""),
+        "percent-encoded, slash kept": quote(value),
+        "form-encoded": quote_plus(value),
+    }
+
+
+def base64_inside(data: bytes, offset: int, alphabet: str) -> str:
+    """How data reads inside a longer base64 text when it starts offset bytes into a group of three: only the
+    4-character groups made of its bytes alone, since the first and last depend on what is around it."""
+    encoded = base64.b64encode(b"\0" * offset + data).decode()
+    if alphabet == "URL-safe base64":
+        encoded = encoded.replace("+", "-").replace("/", "_")
+    return encoded[4 if offset else 0:len(encoded) - (4 if (offset + len(data)) % 3 else 0)]
+
+
+def forms(value: str) -> Dict[str, str]:
+    """Every form of value that is searched: each text form, and each of those in base64 at every offset, in both alphabets
+    (so a Basic header is found whatever the client id before the secret, and whichever encoding built it)."""
+    found = text_forms(value)
+    for name, text in text_forms(value).items():
+        for alphabet in ("base64", "URL-safe base64"):
+            for offset in (0, 1, 2):
+                found["%s at offset %d of %s" % (alphabet, offset, name)] = base64_inside(text.encode(), offset, alphabet)
+    return found
+
+
+def token_values(name: str, token: str) -> Dict[str, str]:
+    """A token, and its payload and signature on their own; its header too unless it is generic (alg, typ, kid only)."""
+    header, payload, signature = token.split(".")
+    values = {name: token, name + " payload": payload, name + " signature": signature}
+    if set(json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))) - GENERIC_HEADER_FIELDS:
+        values[name + " header"] = header
+    return values
+
+
+def search(texts: Dict[str, bytes], values: Dict[str, str]) -> Set[Tuple[str, str, str]]:
+    """(where, value, form) for every form of every value found in every text."""
+    needles: Dict[bytes, List[Tuple[str, str]]] = {}
+    for value_name, value in values.items():
+        for form_name, needle in forms(value).items():
+            needles.setdefault(needle.encode(), []).append((value_name, form_name))
+    return {(where, value_name, form_name) for where, data in texts.items() for needle, named in needles.items() if needle in data
+            for value_name, form_name in named}
+
+
+def secret_values(ansible, wrong_secret: str) -> Dict[str, str]:
+    """Every client secret, the wrong one, the vault password, and each line of every test client's private key."""
+    values = {"vault password": ansible.vault_password, "wrong secret": wrong_secret}
+    values.update((name + " secret", client["client_secret"]) for name, client in ansible.provider.clients.items() if "client_secret" in client)
+    values.update(("private key line %d" % n, line) for n, line in enumerate(ansible.private_key_lines()))
+    return values
+
+
+def written_files(ansible) -> Dict[str, Path]:
+    """Everything under the test's home, its temporary directories and caches, but the vault password file the user brought."""
+    return {str(path.relative_to(ansible.directory)): path for path in ansible.directory.rglob("*")
+            if path.is_file() and not path.is_symlink() and path != ansible.vault_password_file}
 
 
 def test_no_secret_and_no_token_anywhere(ansible, capsys):
@@ -145,43 +221,67 @@ def test_no_secret_and_no_token_anywhere(ansible, capsys):
     wrong_secret = "Wrong-" + ansible.secret("basic")
     ansible.write("secrets.yml", ansible.encrypt_string(ansible.secret("basic"), "basic_secret")
                   + ansible.encrypt_string(ansible.secret("special"), "special_secret")
+                  + ansible.encrypt_string(ansible.secret("restricted"), "restricted_secret")
                   + ansible.encrypt_string(wrong_secret, "wrong_secret"))
     creds = ansible.write("files/creds.yml", "client_id: %s\nclient_secret: %s\nauth_method: client_secret_post\n" % (
         ansible.provider.clients["post"]["client_id"], ansible.secret("post")))
     ansible.vault("encrypt", str(creds))
     for name, source in (("client-key.pem", ansible.provider.client_keys["rsa"]), ("mtls-client-key.pem", ansible.provider.tls.client_key_path)):
         ansible.vault("encrypt", str(ansible.write("files/" + name, source.read_text())))
+    # Characters that each encoding writes differently, so every text form of the canary is a string of its own; "???>>>"
+    # puts a "/" and a "+" into its base64 at every offset, so the two base64 alphabets differ too.
+    canary = 'canary "\\ +/:@%&=\u00fc ???>>> ' + secrets.token_urlsafe(12)
+    ansible.vault("encrypt", str(ansible.write("canary.yml", "canary: %s\n" % json.dumps(canary))))
     temporary = ansible.directory / "tmp"
     temporary.mkdir()
+    # Python's temporary files and the module's remote temporary directory (else ~ of the real user) under the test's directory.
     env = {"ANSIBLE_CACHE_PLUGIN": "ansible.builtin.jsonfile", "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(ansible.directory / "facts"),
-           "TMPDIR": str(temporary)}
-    printed: List[str] = []
+           "TMPDIR": str(temporary), "ANSIBLE_REMOTE_TMP": str(temporary / "remote")}
+    outputs: Dict[str, bytes] = {}
     for play in (LOOKUP_PLAY, MODULE_PLAY, ROLE_PLAY, CANARY_PLAY):
         run = ansible.playbook(play, "-vvvv", "-i", "inventory.ini", env=env)
         assert run.returncode == 0, run.output
-        printed.append(run.output)
+        outputs["output of run %d" % ansible.runs] = run.output.encode()
     common = ("-vvvv", "-i", "inventory.ini", "-e", "@vault_creds.yml", "-e", "oauth2_token_url=" + ansible.provider.token_url,
               "-e", "oauth2_ca_path=" + str(ansible.provider.ca_path))
     for playbook in ("oauth2.client_credentials.get_token", "oauth2.client_credentials.call_api"):
         run = ansible.playbook_fqcn(playbook, *common, "-e", "api_url=" + ansible.provider.api_url,
                                     "-e", "api_ca_path=" + str(ansible.provider.ca_path), env=env)
         assert run.returncode == 0, run.output
-        printed.append(run.output)
+        outputs["output of run %d" % ansible.runs] = run.output.encode()
 
     tokens = ansible.provider.issued_tokens()
-    assert len(tokens) >= 4
-    wanted = dict(forms_of_secrets(ansible, wrong_secret), **{"token %d" % n: token for n, token in enumerate(tokens)})
-    # Everything under the home and temp directories, but the vault password file the user brought.
-    files = [path for path in ansible.directory.rglob("*")
-             if path.is_file() and not path.is_symlink() and path != ansible.vault_password_file]
-    texts = {"output of run %d" % n: text.encode() for n, text in enumerate(printed)}
-    texts.update({str(path.relative_to(ansible.directory)): path.read_bytes() for path in files})
-    hits = [(where, what) for where, data in texts.items() for what, value in wanted.items() if value.encode() in data]
-    deliberate = [hit for hit in hits if hit[0] == "canary-token.txt"]
+    canary_lines = dict(line.split("\t", 1) for line in (ansible.directory / "canary.txt").read_text().splitlines())
+    canary_token = canary_lines["token"]
+    assert len(tokens) >= 5 and canary_token in tokens
+    values = dict(secret_values(ansible, wrong_secret), canary=canary)
+    for n, token in enumerate(tokens):
+        values.update(token_values("canary token" if token == canary_token else "token %d" % n, token))
+    assert min(len(value) for value in values.values()) >= SHORTEST_VALUE
+    files = written_files(ansible)
+    texts = dict(outputs, **{where: path.read_bytes() for where, path in files.items()})
+    texts.update(("canary.txt, line " + name, line.encode()) for name, line in canary_lines.items())
+    hits = search(texts, values)
+
+    leaks = sorted(hit for hit in hits if not (hit[0].startswith("canary.txt") and hit[1].startswith("canary")))
+    canary_forms = {form for where, value, form in hits if value == "canary" and where == "canary.txt, line " + form}
+    token_segments = {value for where, value, form in hits if form == "plain" and where == "canary.txt, line " + value[len("canary "):]}
+    logs = [where for where in files if where.startswith("ansible-run-")]
+    places = {"fact cache": "facts/", "token cache": ".ansible/oauth2_client_credentials/", "temporary directories": "tmp/"}
+    counts = {place: sum(where.startswith(prefix) for where in files) for place, prefix in places.items()}
     with capsys.disabled():
-        print("\nsecret-leak suite: %d strings (%d tokens) searched in %d outputs and %d files (%d bytes); %d hits, "
-              "%d of them the deliberate canary" % (len(wanted), len(tokens), len(printed), len(files),
-                                                    sum(len(data) for data in texts.values()), len(hits), len(deliberate)))
-    assert len(deliberate) == 1, "the search must find the token the canary play wrote"
-    assert [hit for hit in hits if hit not in deliberate] == []
-    assert any(Path(where).parts[:1] == ("facts",) for where in texts), "the fact cache was written and searched"
+        print("\nsecret-leak suite: %d values (%d client secrets and a wrong one, the vault password, %d private key lines, %d issued "
+              "tokens with their payloads and signatures, a canary) in %d forms each (%s; each of those also in base64 and URL-safe "
+              "base64 at offsets 0, 1 and 2), searched in %d outputs, %d run logs and %d other files (%s), %d bytes in all; found the "
+              "canary in %d of %d forms and %d of 3 parts of the canary token; %d leaks%s" % (
+                  len(values), len(ansible.client_secrets()), len(ansible.private_key_lines()), len(tokens), len(forms(canary)),
+                  ", ".join(text_forms(canary)), len(outputs), len(logs), len(files) - len(logs),
+                  ", ".join("%s %d" % item for item in counts.items()), sum(len(data) for data in texts.values()),
+                  len(canary_forms), len(forms(canary)), len(token_segments), len(leaks), "".join(
+                      "\n  %s: %s as %s" % (where, value, "; ".join(form for place, leaked, form in leaks if (place, leaked) == (where, value)))
+                      for where, value in sorted({hit[:2] for hit in leaks}))))
+    assert canary_forms == set(forms(canary)), "each form of the canary, found on the line written in that form"
+    assert token_segments == {"canary token", "canary token payload", "canary token signature"}
+    assert leaks == []
+    assert len(logs) == ansible.runs == 6, "every run's log is kept and searched"
+    assert counts["fact cache"] and counts["token cache"], "the fact cache and the token cache were written and searched"

@@ -22,6 +22,11 @@ class Answer:
     content_type: str = "application/json"
     headers: Dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    # Held until this many requests for the path wait at once (or TOGETHER_WAIT passed): proves requests were concurrent by count, not by time.
+    together: Optional[threading.Barrier] = None
+
+
+TOGETHER_WAIT = 10.0
 
 
 @dataclass
@@ -48,10 +53,10 @@ class FakeProvider:
         self.base_url = "http://127.0.0.1:%d" % self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 
-    def answer(self, path: str, status: int = 200, json_body: Optional[object] = None, **kwargs) -> None:
+    def answer(self, path: str, status: int = 200, json_body: Optional[object] = None, together: int = 0, **kwargs) -> None:
         if json_body is not None:
             kwargs["body"] = json.dumps(json_body).encode()
-        self.answers[path] = Answer(status=status, **kwargs)
+        self.answers[path] = Answer(status=status, together=threading.Barrier(together) if together else None, **kwargs)
 
     def _handler(self):
         provider = self
@@ -62,6 +67,11 @@ class FakeProvider:
                 body = self.rfile.read(length).decode() if length else ""
                 provider.requests.append(Seen(self.command, self.path, dict(self.headers), parse_qsl(body, keep_blank_values=True)))
                 answer = provider.answers.get(self.path, Answer(status=404, body=b"not here", content_type="text/plain"))
+                if answer.together:
+                    try:
+                        answer.together.wait(TOGETHER_WAIT)
+                    except threading.BrokenBarrierError:
+                        pass
                 time.sleep(answer.delay)
                 self.send_response(answer.status)
                 self.send_header("Content-Type", answer.content_type)
