@@ -144,7 +144,9 @@ def _config_value(
         )
         if definitions.get(name, {}).get("type") == "bool" and origin not in (None, "default"):
             # The config manager reads a word it does not know as false: a typo would turn validate_certs off.
-            boolean(_raw_value(definitions[name], name, origin, var_options, direct), strict=True)
+            raw = _raw_value(definitions[name], name, origin, var_options, direct)
+            if raw is not None:
+                boolean(raw, strict=True)
         return value, origin
     except (AnsibleError, ValueError, TypeError):
         # Ansible's own message quotes the value, which may be a secret: say what is wrong without it.
@@ -155,17 +157,21 @@ def _config_value(
 
 
 def _raw_value(definition: Mapping[str, Any], name: str, origin: str, var_options: Mapping[str, Any], direct: Mapping[str, Any]) -> Any:
-    """The value as its source gave it, before the config manager converted it; origin is not the default."""
+    """The value as its source gave it, before the config manager converted it; origin is not the default. None for an
+    ansible.cfg this parser cannot read as the config manager did (the config manager's reading then stands)."""
     if origin == "Direct":
-        return direct[name]
+        return direct.get(name)
     if origin.startswith("var: "):
-        return var_options[origin[len("var: "):]]
+        return var_options.get(origin[len("var: "):])
     if origin.startswith("env: "):
-        return os.environ[origin[len("env: "):]]
+        return os.environ.get(origin[len("env: "):])
     parser = configparser.ConfigParser(inline_comment_prefixes=(";",), interpolation=None)
-    parser.read(origin)
-    return next(parser.get(entry["section"], entry["key"]) for entry in definition.get("ini") or ()
-                if parser.has_option(entry["section"], entry["key"]))
+    try:
+        parser.read(origin)
+    except configparser.Error:
+        return None
+    return next((parser.get(entry["section"], entry["key"]) for entry in definition.get("ini") or ()
+                 if parser.has_option(entry["section"], entry["key"])), None)
 
 
 def _describe_origin(origin: Optional[str]) -> str:
