@@ -79,15 +79,15 @@ OPTION_NAMES = tuple(CLIENT_ARGUMENT_SPEC)
 # Before ansible-core 2.22 Ansible blanks every occurrence of a no_log option's value in a module's result: a short
 # one would occur in the token or its claims (a passphrase "test" turns https://api.test/ into https://api.********/).
 MIN_NO_LOG_LENGTH = 8
-NO_LOG_MEANINGS = {"client_secret": "secret", "private_key": "key", "private_key_passphrase": "passphrase", "client_key_content": "key"}
+# The options that hold a credential (the module's no_log ones), each with what a user calls it: left out of the repr
+# of ClientOptions, registered for masking in output, and held to MIN_NO_LOG_LENGTH in the module.
+SECRET_OPTIONS = {"client_secret": "secret", "private_key": "key", "private_key_passphrase": "passphrase", "client_key_content": "key"}
 SECRET_METHODS = ("client_secret_basic", "client_secret_post", "client_secret_jwt")
 # Accepted ranges of the numeric options: beyond them a value is a typo, and nan or inf would make waits endless.
 NUMBER_RANGES = {"timeout": (0, 600), "retries": (0, 10), "max_retry_wait": (0, 600), "refresh_margin": (0, 365 * 86400), "leeway": (0, 3600)}
 WHOLE_NUMBERS = ("retries",)
 # The token module's fact, unless fact_name says otherwise; the action plugin warns when a fact cache would keep it.
 DEFAULT_FACT_NAME = "oauth2_token"
-# Fields of ClientOptions that hold a credential, left out of its repr.
-SECRET_FIELDS = frozenset(("client_secret", "private_key", "private_key_passphrase", "client_key_content"))
 
 # The option records are named tuples, not dataclasses: the lookup imports this module afresh in every forked worker,
 # and a dataclass generates and compiles its methods there each time.
@@ -203,12 +203,12 @@ class ClientOptions(NamedTuple):
 
     def __repr__(self) -> str:
         return "ClientOptions(%s)" % ", ".join(
-            "%s=%s" % (name, "<hidden>" if name in SECRET_FIELDS and value is not None else repr(value))
+            "%s=%s" % (name, "<hidden>" if name in SECRET_OPTIONS and value is not None else repr(value))
             for name, value in zip(self._fields, self))
 
     def secret_values(self) -> Tuple[str, ...]:
         """The credentials among the options, whichever auth_method uses them, for masking in output."""
-        return tuple(value for name, value in zip(self._fields, self) if name in SECRET_FIELDS and value)
+        return tuple(value for name, value in zip(self._fields, self) if name in SECRET_OPTIONS and value)
 
     @property
     def time_bound(self) -> float:
@@ -272,7 +272,7 @@ def _sha256(content: Union[str, bytes, None]) -> str:
 
 def too_short_for_no_log(values: Mapping[str, Any]) -> Optional[str]:
     """Why a module cannot take these options, if one of its no_log values is short enough to garble its result."""
-    for name, meaning in NO_LOG_MEANINGS.items():
+    for name, meaning in SECRET_OPTIONS.items():
         value = values.get(name)
         if isinstance(value, str) and 0 < len(value) < MIN_NO_LOG_LENGTH:
             return ("%s is shorter than %d characters: Ansible would blank out every occurrence of it in the module's result, the token "
