@@ -393,18 +393,7 @@ class Provider:  # pylint: disable=too-many-instance-attributes
         proc, self._proc = self._proc, None
         if proc is None:
             return
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
-            proc.wait(timeout=STOP_GRACE)
-        except subprocess.TimeoutExpired:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            proc.wait()
+        stop_process_group(proc)
         if proc.stdout is not None:
             proc.stdout.close()
 
@@ -478,6 +467,22 @@ class Provider:  # pylint: disable=too-many-instance-attributes
             "OAUTH2_TEST_CLIENTS": str(self.clients_path),
             "OAUTH2_TEST_STATS_URL": self.stats_url,
         }
+
+
+def stop_process_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to a server started in a process group of its own, SIGKILL after STOP_GRACE seconds."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    try:
+        proc.wait(timeout=STOP_GRACE)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
 
 
 def _raise_on_sigterm(signum: int, _frame: object) -> NoReturn:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import getpass
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -27,7 +26,7 @@ from typing import NoReturn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from harness import READY_TIMEOUT, STOP_GRACE, _write_private
+from harness import READY_TIMEOUT, _write_private, stop_process_group
 
 HOST = "127.0.0.1"
 # sshd lives in sbin, which a normal user's PATH often lacks.
@@ -179,20 +178,8 @@ class SshServer:  # pylint: disable=too-many-instance-attributes
     def stop(self) -> None:
         """Terminate sshd's process group; safe to call twice."""
         proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
-            proc.wait(timeout=STOP_GRACE)
-        except subprocess.TimeoutExpired:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            proc.wait()
+        if proc is not None:
+            stop_process_group(proc)
 
     def client_options(self) -> list[str]:
         """ssh options for a client that trusts only this server's host key and offers only the generated key.
