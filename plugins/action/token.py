@@ -6,58 +6,36 @@
 
 from __future__ import annotations
 
-import os
-
 from ansible import constants as C
-from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure, AnsibleError
-from ansible.plugins.action import ActionBase
-from ansible.plugins.loader import lookup_loader
 from ansible.release import __version__ as ansible_version
 from ansible.utils.display import Display
 
-from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import DEFAULT_FACT_NAME, ClientOptions, too_short_for_no_log
-from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import DEFAULT_FACT_NAME, too_short_for_no_log
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.secret_masking import mask_in_output
-from ansible_collections.oauth2.client_credentials.plugins.plugin_utils.controller_options import resolve_options
+from ansible_collections.oauth2.client_credentials.plugins.plugin_utils.token_action import TokenOptionsAction, action_failure
 
 CORE_LINE = tuple(int(part) for part in ansible_version.split(".")[:2])
 MODULE = "oauth2.client_credentials.token"
 MODULE_ONLY_ARGS = ("fact_name",)
 # Read on the controller, their content is in the other options now: the files themselves never travel to the target.
-CONTROLLER_ONLY = ("credentials_file", "private_key_path")
+CONTROLLER_ONLY = ("credentials_file", "private_key_path", "dpop_private_key_path")
 
 display = Display()
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _supports_check_mode = True
-
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        task_vars = task_vars or {}
-        args = dict(self._task.args)
+class ActionModule(TokenOptionsAction):
+    def _run_task(self, result, args, task_vars):
         passthrough = {name: args.pop(name) for name in MODULE_ONLY_ARGS if name in args}
-        try:
-            # The lookup declares the same options with the same sources; reading through it keeps the two in step.
-            options_plugin = lookup_loader.get(MODULE, loader=self._loader, templar=self._templar)
-            options = resolve_options(options_plugin, task_vars, args, self._templar, self._loader, self._find_file)
-            # Checked here before anything is serialised for the module (a YAML alias bomb in credentials_file would
-            # expand there); files are left to the module, which reads them where it runs.
-            client_options = ClientOptions.from_mapping(options.values, local_files=False)
-            # Said here, where no_log scrubbing cannot blank a short value out of the message itself.
-            too_short = too_short_for_no_log(options.values)
-            if too_short:
-                raise OAuth2Error(too_short)
-        except OAuth2Error as exc:
-            failure = AnsibleActionFail(str(exc))
-            # Before ansible-core 2.19 it carries the traceback of the error being handled, and callbacks show that.
-            failure.result.pop("exception", None)
-            raise failure from None
-        mask_in_output(client_options.secret_values())
+        # Checked here before anything is serialised for the module (a YAML alias bomb in credentials_file would
+        # expand there); files are left to the module, which reads them where it runs.
+        options, client_options = self._token_options(args, task_vars, local_files=False)
+        # Said here, where no_log scrubbing cannot blank a short value out of the message itself.
+        too_short = too_short_for_no_log(options.values)
+        if too_short:
+            raise action_failure(too_short)
         # Its values are in the options now; the credentials file itself never travels to the target.
         module_args = {name: value for name, value in options.values.items() if value is not None and name not in CONTROLLER_ONLY}
-        result.update(self._execute_module_hiding_raw_output(dict(module_args, **passthrough), task_vars))
+        result.update(self._execute_module_hiding_raw_output(MODULE, dict(module_args, **passthrough), task_vars))
         # The module's retry lines, shown at -vvv like the lookup's; a warning each would be noise on a good night.
         for line in result.pop("oauth2_debug", None) or ():
             display.vvv(line, host=self._task.delegate_to or task_vars.get("inventory_hostname"))
@@ -95,30 +73,3 @@ class ActionModule(ActionBase):
         if "no_log" in (self._task.get_ds() or {}) and not self._task.no_log:
             return
         result["_ansible_no_log"] = True
-
-    def _find_file(self, path):
-        try:
-            return self._find_needle("files", os.path.expanduser(path))
-        except AnsibleError:
-            return None
-
-    def _execute_module_hiding_raw_output(self, module_args, task_vars):
-        """Run the module with no_log in effect for the connection only: its raw output carries the token.
-
-        The ssh connection prints a module's raw stdout at -vvv (under ANSIBLE_DEBUG from ansible-core 2.22) unless its
-        play context says no_log, and that context is the connection's own copy. The module still gets the task's own
-        no_log, so what it does and warns about is unchanged, and the result is censored as usual by _censor.
-        """
-        play_context = self._connection._play_context  # pylint: disable=protected-access
-        no_log = play_context.no_log
-        play_context.no_log = True
-        try:
-            return self._execute_module(module_name=MODULE, module_args=module_args, task_vars=task_vars)
-        except AnsibleConnectionFailure as exc:
-            # The connection censors its own error under no_log too; without a word here, the reason would look lost.
-            raise AnsibleConnectionFailure(
-                "The host could not be reached to run the token module, and the connection's own message is hidden during this "
-                "module because the module's raw output carries the token: check the connection, for example with ansible.builtin.ping "
-                "(%s)" % exc.message) from None
-        finally:
-            play_context.no_log = no_log

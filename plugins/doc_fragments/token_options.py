@@ -255,6 +255,44 @@ options:
       - A value the C(aud) claim of a token must contain when O(validate_token) is on.
       - Defaults to O(audience), else the single O(resource) when exactly one was requested; otherwise C(aud) is not checked.
     type: str
+  dpop:
+    description:
+      - Obtain sender-constrained tokens with DPoP (RFC 9449), as Okta requires by default for API service apps created
+        since 2024, and as Keycloak and Auth0 offer. Every token request carries a proof signed with the client's DPoP key,
+        and the token is bound to that key, so it is worthless to whoever copies it without the key.
+      - The provider's C(use_dpop_nonce) answer is followed once with the nonce it sends. A provider that ignores DPoP
+        issues a C(Bearer) token, which is then used as such.
+      - A DPoP-bound token (C(token_type) C(DPoP)) must be sent with a fresh proof for every API request, which only the
+        M(oauth2.client_credentials.api_call) module makes. The lookup and the M(oauth2.client_credentials.token) module
+        return it too (the C(authorization) value reads C(DPoP ...)), for tools that make their own proofs with the same key.
+      - The key is O(dpop_private_key) or O(dpop_private_key_path); without one, an EC P-256 key is generated and kept
+        encrypted in the token cache beside the token, so every fork and run shares it until the token is replaced
+        (with O(cache=false), each task generates its own).
+    type: bool
+    default: false
+  dpop_private_key:
+    description:
+      - The DPoP key in PEM form, to bring your own (for example one the provider pins). EC P-256, P-384 or P-521
+        (V(ES256), V(ES384), V(ES512)), RSA (V(RS256)) or Ed25519 (V(EdDSA)); unencrypted, kept in Ansible Vault.
+      - Needs O(dpop=true). Never shown in messages, warnings or task output.
+    type: str
+  dpop_private_key_path:
+    description:
+      - The DPoP key's PEM file, instead of O(dpop_private_key); vault-encrypted or not, read on the controller and found
+        as O(private_key_path) is.
+    type: str
+"""
+
+    # The attributes both modules share; each says what check mode does for it.
+    MODULES = r"""
+attributes:
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+  action_group:
+    support: full
+    membership: [oauth2.client_credentials.oauth2]
 """
 
     PLUGINS = r"""
@@ -506,4 +544,25 @@ options:
         key: expected_audience
     vars:
       - name: oauth2_expected_audience
+  dpop:
+    env:
+      - name: ANSIBLE_OAUTH2_DPOP
+    ini:
+      - section: oauth2_client_credentials
+        key: dpop
+    vars:
+      - name: oauth2_dpop
+  dpop_private_key:
+    env:
+      - name: ANSIBLE_OAUTH2_DPOP_PRIVATE_KEY
+    vars:
+      - name: oauth2_dpop_private_key
+  dpop_private_key_path:
+    env:
+      - name: ANSIBLE_OAUTH2_DPOP_PRIVATE_KEY_PATH
+    ini:
+      - section: oauth2_client_credentials
+        key: dpop_private_key_path
+    vars:
+      - name: oauth2_dpop_private_key_path
 """

@@ -166,11 +166,11 @@ class PrivateKeyJwt(_AssertionAuth):
 
     def _signing_key(self) -> Tuple[Any, str]:
         key = load_private_key(self._private_key, self._passphrase)
-        allowed = KEY_ALGORITHMS[_key_kind(key)]
+        allowed = KEY_ALGORITHMS[key_kind(key)]
         algorithm = self._algorithm or allowed[0]
         if algorithm not in allowed:
             raise OAuth2Error("client_assertion_algorithm %s does not fit the %s private_key: use %s."
-                              % (algorithm, _key_kind(key), " or ".join(allowed)))
+                              % (algorithm, key_kind(key), " or ".join(allowed)))
         return key, algorithm
 
 
@@ -228,27 +228,32 @@ def choose_auth_method(configured: Optional[str], has_private_key: bool, has_cli
     return "client_secret_basic"
 
 
-def load_private_key(pem: str, passphrase: Optional[str]) -> Any:
-    """The parsed key, once per process; a failure names the option, never the key."""
+def load_private_key(pem: str, passphrase: Optional[str], name: str = "private_key") -> Any:
+    """The parsed key, once per process; a failure names the option (name), never the key. Only private_key has a
+    passphrase option; another key (dpop_private_key) is kept unencrypted inside an ansible-vault file."""
     digest = hashlib.sha256(("%s\0%s" % (pem, passphrase or "")).encode("utf-8")).hexdigest()
     if digest not in _PARSED_KEYS:
         from cryptography.hazmat.primitives.serialization import load_pem_private_key  # pylint: disable=import-outside-toplevel
 
+        with_passphrase = name == "private_key"
         try:
             key = load_pem_private_key(pem.encode("utf-8"), passphrase.encode("utf-8") if passphrase else None)
         except TypeError:
+            if not with_passphrase:
+                raise OAuth2Error("%s is protected by a passphrase: store it without one (openssl pkey -in key.pem -out plain.pem) and "
+                                  "encrypt that file with ansible-vault instead." % name) from None
             raise OAuth2Error("private_key is encrypted: give its passphrase as private_key_passphrase." if not passphrase
                               else "private_key is not encrypted: remove private_key_passphrase.") from None
         except ValueError:
-            raise OAuth2Error("private_key is not a PEM private key, or private_key_passphrase does not open it: "
-                              "give the PEM text (-----BEGIN PRIVATE KEY-----) or its file as private_key_path.") from None
-        if _key_kind(key) not in KEY_ALGORITHMS:
-            raise OAuth2Error("private_key is a %s key: use an RSA, EC (P-256, P-384, P-521) or Ed25519 key." % _key_kind(key))
+            raise OAuth2Error("%s is not a PEM private key%s: give the PEM text (-----BEGIN PRIVATE KEY-----) or its file as %s_path."
+                              % (name, ", or private_key_passphrase does not open it" if with_passphrase else "", name)) from None
+        if key_kind(key) not in KEY_ALGORITHMS:
+            raise OAuth2Error("%s is a %s key: use an RSA, EC (P-256, P-384, P-521) or Ed25519 key." % (name, key_kind(key)))
         _PARSED_KEYS[digest] = key
     return _PARSED_KEYS[digest]
 
 
-def _key_kind(key: Any) -> str:
+def key_kind(key: Any) -> str:
     from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa  # pylint: disable=import-outside-toplevel
 
     if isinstance(key, rsa.RSAPrivateKey):

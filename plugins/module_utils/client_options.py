@@ -73,6 +73,9 @@ CLIENT_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
     "leeway": {"type": "float", "default": 30.0},
     "expected_issuer": {"type": "str"},
     "expected_audience": {"type": "str"},
+    "dpop": {"type": "bool", "default": False},
+    "dpop_private_key": {"type": "str", "no_log": True},
+    "dpop_private_key_path": {"type": "str", "no_log": False},
 }
 
 OPTION_NAMES = tuple(CLIENT_ARGUMENT_SPEC)
@@ -81,7 +84,8 @@ OPTION_NAMES = tuple(CLIENT_ARGUMENT_SPEC)
 MIN_NO_LOG_LENGTH = 8
 # The options that hold a credential (the module's no_log ones), each with what a user calls it: left out of the repr
 # of ClientOptions, registered for masking in output, and held to MIN_NO_LOG_LENGTH in the module.
-SECRET_OPTIONS = {"client_secret": "secret", "private_key": "key", "private_key_passphrase": "passphrase", "client_key_content": "key"}
+SECRET_OPTIONS = {"client_secret": "secret", "private_key": "key", "private_key_passphrase": "passphrase", "client_key_content": "key",
+                  "dpop_private_key": "key"}
 SECRET_METHODS = ("client_secret_basic", "client_secret_post", "client_secret_jwt")
 # Accepted ranges of the numeric options: beyond them a value is a typo, and nan or inf would make waits endless.
 NUMBER_RANGES = {"timeout": (0, 600), "retries": (0, 10), "max_retry_wait": (0, 600), "refresh_margin": (0, 365 * 86400), "leeway": (0, 3600)}
@@ -132,6 +136,8 @@ class ClientOptions(NamedTuple):
     cache_dir: Optional[str] = None
     refresh_margin: Optional[float] = None
     validation: Optional[TokenExpectations] = None
+    dpop: bool = False
+    dpop_private_key: Optional[str] = None
 
     @classmethod
     def from_mapping(cls, options: Mapping[str, Any], local_files: bool = True) -> "ClientOptions":
@@ -166,6 +172,13 @@ class ClientOptions(NamedTuple):
         if configured and configured not in AUTH_METHODS:
             raise OAuth2Error("auth_method %r is not supported: use one of %s." % (configured, ", ".join(AUTH_METHODS)))
         auth_method = choose_auth_method(configured, bool(private_key), bool(client_cert), bool(_optional_text(options, "client_secret")))
+        dpop = _boolean(options.get("dpop") or False, "dpop")
+        dpop_private_key = _optional_text(options, "dpop_private_key", strip=False) or (
+            _file_text(_optional_path(options, "dpop_private_key_path"), "dpop_private_key_path") if local_files
+            else _optional_text(options, "dpop_private_key_path"))
+        if dpop_private_key and not dpop:
+            raise OAuth2Error("dpop_private_key is given but dpop is false: set dpop: true to obtain DPoP-bound tokens with that key, "
+                              "or remove the key.")
         algorithm = _optional_text(options, "client_assertion_algorithm")
         if algorithm and algorithm not in ASSERTION_ALGORITHMS:
             raise OAuth2Error("client_assertion_algorithm %r is not supported: use one of %s." % (algorithm, ", ".join(ASSERTION_ALGORITHMS)))
@@ -199,6 +212,8 @@ class ClientOptions(NamedTuple):
             cache_dir=_optional_path(options, "cache_dir"),
             refresh_margin=None if options.get("refresh_margin") is None else _number(options, "refresh_margin", None, allow_low=True),
             validation=_expectations(options, issuer),
+            dpop=dpop,
+            dpop_private_key=dpop_private_key,
         )
 
     def __repr__(self) -> str:
@@ -236,7 +251,10 @@ class ClientOptions(NamedTuple):
                 self.validate_certs and _trusted_cas(self.ca_path),
                 self.client_cert and (_digest(self.client_cert), _digest(self.client_key) if self.client_key else _sha256(self.client_key_content)),
                 # A token cached without validation, or checked against other expectations, is never handed out as verified.
-                self.validation and tuple(self.validation))
+                self.validation and tuple(self.validation),
+                # A DPoP-bound token is good only with the key it is bound to: a given key by its digest, or the one
+                # generated for the entry, which the entry itself holds.
+                self.dpop and (_sha256(self.dpop_private_key) if self.dpop_private_key else "generated key"))
 
 
 def _trusted_cas(ca_path: Optional[str]) -> Tuple[str, ...]:

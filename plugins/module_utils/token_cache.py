@@ -102,21 +102,23 @@ class TokenCache:
         return None if self._user_key is None else CacheKeys(secret, identity, self._user_key)
 
     def get_or_fetch(
-        self, keys: CacheKeys, purpose: str, fetch: Callable[[], Dict[str, Any]], margin: Optional[float], deadline: float
+        self, keys: CacheKeys, purpose: str, fetch: Callable[[], Dict[str, Any]], margin: Optional[float], deadline: float,
+        discard: Optional[Callable[[Dict[str, Any]], bool]] = None,
     ) -> Dict[str, Any]:
         """A cached value with more than its refresh margin left, or fetch() once for all waiting processes.
 
-        The lock is waited for until deadline (a time.monotonic() value), the one the fetch itself must meet.
+        The lock is waited for until deadline (a time.monotonic() value), the one the fetch itself must meet. A cached
+        value that discard() rejects (a token the API refused) is replaced, unless another process replaced it first.
         """
         path = os.path.join(self.directory, keys.name(purpose))
         cached = self._read(path, keys, margin)
-        if cached is not None:
+        if cached is not None and not (discard and discard(cached)):
             return cached
         with _FileLock(path + LOCK_SUFFIX, deadline) as lock:
             if lock.problem:
                 self._warn(lock.problem)
             cached = self._read(path, keys, margin)
-            if cached is not None:
+            if cached is not None and not (discard and discard(cached)):
                 return cached
             value = fetch()
             if isinstance(value.get("expires_at"), int):

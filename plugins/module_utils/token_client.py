@@ -26,7 +26,8 @@ from ansible_collections.oauth2.client_credentials.plugins.module_utils.secret_m
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_cache import DISCOVERY_LIFETIME, CacheKeys, TokenCache
 
 if TYPE_CHECKING:
-    from ansible_collections.oauth2.client_credentials.plugins.module_utils.transport import Transport
+    from ansible_collections.oauth2.client_credentials.plugins.module_utils.dpop import DpopKey
+    from ansible_collections.oauth2.client_credentials.plugins.module_utils.transport import HttpResponse, Transport
 
 # On a key the cached JWKS lacks, or a signature its key does not verify, it is fetched again unless it is younger than
 # this: a stream of tokens signed with unknown keys costs the provider one JWKS request a minute, and a rotated key
@@ -60,6 +61,11 @@ class TokenClient:
         self._clock = clock
         self._warnings: List[str] = []
         self._documents: Dict[str, Dict[str, Any]] = {}
+        self._dpop_keys: List["DpopKey"] = []
+        # The key the token last handed out is bound to (token_type DPoP), for the proofs of API requests; else None.
+        self.dpop_key: Optional["DpopKey"] = None
+        # Whether the token last handed out came from the cache, so a refusal of it may be worth one fresh token.
+        self.from_cache = False
 
     @property
     def warnings(self) -> List[str]:
@@ -71,20 +77,35 @@ class TokenClient:
         """What happened on the way, such as each retry, for the front end to show at -vvv; never a secret."""
         return self._given_transport.debug if self._given_transport is not None else []
 
-    def get_token(self) -> Dict[str, Any]:
+    def get_token(self, rejected: Optional[str] = None) -> Dict[str, Any]:
         """A token with more than its refresh margin left: from the cache if there is one, else a new one.
 
         One deadline, options.time_bound from now, covers the wait for the cache lock, discovery, the token
         request, the JWKS, and their retries: a waiter gives up with the process it waits for, never a whole bound later.
+        rejected is an access token the API refused: a cached entry holding it is replaced (once for all processes).
         """
         deadline = time.monotonic() + self.options.time_bound
         keys = self._keys()
+        fetched: List[bool] = []
+
+        def fetch() -> Dict[str, Any]:
+            fetched.append(True)
+            return self.fetch_token(deadline)
+
         if self._cache is None or keys is None:
-            result = self.fetch_token(deadline)
+            result = fetch()
         else:
-            result = self._cache.get_or_fetch(keys, "token", lambda: self.fetch_token(deadline), self.options.refresh_margin, deadline)
+            discard = (lambda cached: cached.get("access_token") == rejected) if rejected else None
+            result = self._cache.get_or_fetch(keys, "token", fetch, self.options.refresh_margin, deadline, discard)
+        self.from_cache = not fetched
+        result = dict(result)
+        # A generated DPoP key travels with its token in the cache, and never further than this client.
+        generated_key = result.pop("dpop_key", None)
+        self.dpop_key = None
+        if result["token_type"] == "DPoP":
+            self.dpop_key = self._dpop_key(generated_key)
         # Fresh or cached, every token handed out is masked wherever ansible-core displays it; variables keep it whole.
-        mask_in_output((result["access_token"], result["authorization"]))
+        mask_in_output((result["access_token"], result["authorization"], generated_key))
         return result
 
     def fetch_token(self, deadline: Optional[float] = None) -> Dict[str, Any]:
@@ -92,7 +113,11 @@ class TokenClient:
 
         deadline is a time.monotonic() value; by default options.time_bound from now.
         """
-        from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_response import token_result  # pylint: disable=import-outside-toplevel
+        from ansible_collections.oauth2.client_credentials.plugins.module_utils.dpop import nonce_requested  # pylint: disable=import-outside-toplevel
+        from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_response import (  # pylint: disable=import-outside-toplevel
+            oauth_error,
+            token_result,
+        )
 
         missing = missing_libraries()
         if missing:
@@ -102,17 +127,58 @@ class TokenClient:
             deadline = time.monotonic() + self.options.time_bound
         try:
             endpoint = self.token_endpoint(deadline)
+            # A key of the user's own, or a new one for this token, which the cache then keeps with it.
+            key = (self._dpop_key(None) if self.options.dpop_private_key else self._generated_dpop_key()) if self.options.dpop else None
             # Lifetimes count from before the request: the provider's clock started no earlier.
             sent_at = self._clock()
-            # Built for each attempt: a provider refuses a client assertion it has seen before.
-            response = self._transport().post_form(endpoint, "Token endpoint", lambda: self.token_request(endpoint), deadline)
-            result = token_result(response, sent_at, self._auth.sensitive_values())
+            response = self._post_token_request(endpoint, key, None, deadline)
+            nonce = key and nonce_requested(response.status, response.headers, oauth_error(response))
+            if nonce:
+                # The provider's nonce is answered once; a second refusal is reported like any other.
+                response = self._post_token_request(endpoint, key, nonce, deadline)
+            result = token_result(response, sent_at, self._sensitive_values(), dpop=key is not None)
             if self.options.validation:
                 # Verified before get_token can cache it: only a verified token is stored under these expectations.
                 result.update(claims=self._verified_claims(result["access_token"], self.options.validation, deadline), claims_verified=True)
+            if key is not None and result["token_type"] == "DPoP" and not self.options.dpop_private_key:
+                result["dpop_key"] = key.private_key_pem
             return result
         except OAuth2Error as exc:
-            raise OAuth2Error(redact(str(exc), self._auth.sensitive_values()), exc.error_code) from None
+            raise OAuth2Error(redact(str(exc), self._sensitive_values()), exc.error_code) from None
+
+    def _post_token_request(self, endpoint: str, key: Optional["DpopKey"], nonce: Optional[str], deadline: float) -> "HttpResponse":
+        def request() -> Tuple[List[Tuple[str, str]], Dict[str, str]]:
+            # Built for each attempt: a provider refuses a client assertion, or a DPoP proof, it has seen before.
+            form, headers = self.token_request(endpoint)
+            if key is not None:
+                headers["DPoP"] = key.proof("POST", endpoint, nonce=nonce)
+            return form, headers
+
+        return self._transport().post_form(endpoint, "Token endpoint", request, deadline)
+
+    def _dpop_key(self, generated_pem: Optional[str]) -> "DpopKey":
+        """The DPoP key of the token handed out: the user's, or the one generated with it (parsed once per process)."""
+        from ansible_collections.oauth2.client_credentials.plugins.module_utils.dpop import DpopKey  # pylint: disable=import-outside-toplevel
+
+        pem = generated_pem or self.options.dpop_private_key or ""
+        for key in self._dpop_keys:
+            if key.private_key_pem == pem:
+                return key
+        key = DpopKey(pem)
+        self._dpop_keys.append(key)
+        return key
+
+    def _generated_dpop_key(self) -> "DpopKey":
+        from ansible_collections.oauth2.client_credentials.plugins.module_utils.dpop import DpopKey  # pylint: disable=import-outside-toplevel
+
+        key = DpopKey.generate()
+        self._dpop_keys.append(key)
+        return key
+
+    def _sensitive_values(self) -> Tuple[str, ...]:
+        """What to blank out of messages: the credentials, and every DPoP proof and key this client made or used."""
+        keys = tuple(value for key in self._dpop_keys for value in (key.private_key_pem,) + tuple(key.proofs))
+        return tuple(self._auth.sensitive_values()) + keys
 
     def token_endpoint(self, deadline: float) -> str:
         from ansible_collections.oauth2.client_credentials.plugins.module_utils.transport import (  # pylint: disable=import-outside-toplevel

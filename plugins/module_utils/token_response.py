@@ -21,6 +21,7 @@ ERROR_HINTS = {
     "invalid_scope": "request only scopes the provider grants this client",
     "invalid_target": "check resource and audience against the APIs the provider knows",
     "invalid_request": "check token_url, auth_method and extra_params",
+    "invalid_dpop_proof": "the provider requires DPoP for this client: set dpop: true",
 }
 
 MAX_DESCRIPTION_CHARS = 300
@@ -29,7 +30,7 @@ MAX_DESCRIPTION_CHARS = 300
 MAX_JSON_DEPTH = 32
 # Ten years: a longer lifetime is no real token's, and an expiry beyond it would not fit the cache's header.
 MAX_LIFETIME = 10 * 365 * 86400
-# Token types that need a proof with every API call, which a header alone cannot give.
+# Token types that need a proof with every API call, which a header alone cannot give; DPoP only where asked for.
 PROOF_OF_POSSESSION_TYPES = ("dpop", "mac", "pop")
 
 
@@ -69,11 +70,22 @@ def _json_depth(value: Any) -> int:
     return deepest
 
 
-def token_result(response: HttpResponse, now: float, sensitive_values: Sequence[str]) -> Dict[str, Any]:
+def oauth_error(response: HttpResponse) -> Optional[str]:
+    """The OAuth error code of an answer, if it is a JSON object that has one; None for anything else."""
+    try:
+        document = json.loads(response.body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    code = document.get("error") if isinstance(document, dict) else None
+    return code if isinstance(code, str) else None
+
+
+def token_result(response: HttpResponse, now: float, sensitive_values: Sequence[str], dpop: bool = False) -> Dict[str, Any]:
     """The token result dict: access_token, token_type, expires_in, expires_at, scope, authorization, claims, claims_verified.
 
     now is when the request was sent; expiry counts from then. sensitive_values are blanked out of the
-    provider's error text while it is still exactly as the provider wrote it.
+    provider's error text while it is still exactly as the provider wrote it. dpop says the request carried a DPoP
+    proof, so a DPoP token is what was asked for.
     """
     document = parse_json_object(response, "Token endpoint")
     if "error" in document or not 200 <= response.status < 300:
@@ -89,7 +101,14 @@ def token_result(response: HttpResponse, now: float, sensitive_values: Sequence[
     token_type = document.get("token_type") or "Bearer"
     if not isinstance(token_type, str):
         raise OAuth2Error("Token endpoint %s answered with a token_type that is not a string." % response.url)
-    if token_type.lower() in PROOF_OF_POSSESSION_TYPES:
+    if dpop and token_type.lower() == "dpop":
+        token_type = "DPoP"
+    elif token_type.lower() == "dpop":
+        raise OAuth2Error(
+            "Token endpoint %s issued a DPoP token without being asked for one: set dpop: true, and call the API with "
+            "oauth2.client_credentials.api_call, which makes the proof every request needs." % response.url
+        )
+    elif token_type.lower() in PROOF_OF_POSSESSION_TYPES:
         raise OAuth2Error(
             "Token endpoint %s issued a %s token, which must be presented with a proof of possession that this collection "
             "cannot make: configure the client at the provider for Bearer tokens." % (response.url, _one_line(token_type, sensitive_values))

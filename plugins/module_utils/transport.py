@@ -28,7 +28,7 @@ import threading
 import time
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple
 from urllib.parse import urlsplit
 
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import time_bound
@@ -67,6 +67,8 @@ class HttpResponse:
     status: int
     content_type: str
     body: bytes
+    # Case-insensitive, as requests gives them; read for a DPoP-Nonce.
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 def require_secure_url(url: str, name: str) -> str:
@@ -293,7 +295,8 @@ class Transport:
             )
         if response.status_code in RETRY_STATUSES:
             raise OAuth2Error(plan.unavailable(response.status_code))
-        return HttpResponse(url=url, status=response.status_code, content_type=response.headers.get("Content-Type", ""), body=body)
+        return HttpResponse(url=url, status=response.status_code, content_type=response.headers.get("Content-Type", ""), body=body,
+                            headers=response.headers)
 
     def _last_attempt(self, method: str, url: str, plan: "_Plan", cert: Any, request: Callable[[], Request]) -> Any:
         """The answer to the first attempt that is not to be retried, its body unread; the retry policy is _retry's."""

@@ -47,17 +47,11 @@ extends_documentation_fragment:
   - oauth2.client_credentials.token_options
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.actiongroups
+  - oauth2.client_credentials.token_options.modules
 attributes:
   check_mode:
     support: full
     details: Obtains a token in check mode too, so later tasks of a check run work.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
-  action_group:
-    support: full
-    membership: [oauth2.client_credentials.oauth2]
 notes:
   - Decoded RV(token.claims) are informational unless O(validate_token) is on and RV(token.claims_verified) is true.
   - A O(client_secret), O(private_key_passphrase), O(private_key) or O(client_key_content) shorter than 8 characters is

@@ -24,7 +24,9 @@ from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_o
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
 
 # Relative paths of these options are searched like files/ of the play or role, on the controller.
-SEARCHED_PATHS = ("ca_path", "client_cert", "client_key", "private_key_path")
+SEARCHED_PATHS = ("ca_path", "client_cert", "client_key", "private_key_path", "dpop_private_key_path")
+# Key files read (and decrypted, when vault-encrypted) on the controller into the option they feed, unless that is set.
+KEY_FILES = (("private_key_path", "private_key"), ("dpop_private_key_path", "dpop_private_key"))
 # OAuth error codes that mean the provider did not accept these credentials for this client.
 CREDENTIAL_REFUSALS = ("invalid_client", "unauthorized_client")
 # What each auth_method proves the client with, beside client_id: the options a refused client should check.
@@ -100,9 +102,10 @@ def resolve_options(
     for name in SEARCHED_PATHS:
         if resolved.values.get(name) and not os.path.isabs(os.path.expanduser(resolved.values[name])):
             resolved.values[name] = _find(find_file, name, resolved.values[name])
-    if resolved.values.get("private_key_path") and not resolved.values.get("private_key"):
-        resolved.values["private_key"] = _decrypted_text(loader, "private_key_path", resolved.values["private_key_path"])
-        resolved.origins["private_key"] = "private_key_path %s" % resolved.values["private_key_path"]
+    for path_option, key_option in KEY_FILES:
+        if resolved.values.get(path_option) and not resolved.values.get(key_option):
+            resolved.values[key_option] = _decrypted_text(loader, path_option, resolved.values[path_option])
+            resolved.origins[key_option] = "%s %s" % (path_option, resolved.values[path_option])
     client_key = resolved.values.get("client_key")
     if client_key and not resolved.values.get("client_key_content") and _vault_encrypted(client_key):
         # Decrypted here and handed on as the no_log client_key_content; an unencrypted key stays a path, read where the token is requested.
