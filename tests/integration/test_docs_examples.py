@@ -78,8 +78,9 @@ def option_names() -> dict:
     exec(compile((ROOT / "plugins/doc_fragments/token_options.py").read_text(), "token_options.py", "exec"), namespace)  # pylint: disable=exec-used
     shared = set(yaml.safe_load(namespace["ModuleDocFragment"].DOCUMENTATION)["options"])
     specs = yaml.safe_load((ROOT / "roles/api_token/meta/argument_specs.yml").read_text())
-    return {"lookup": shared | {"output"}, "module": shared | {"fact_name"},
-            "variables": set(specs["argument_specs"]["main"]["options"])}
+    api_call = yaml.safe_load(re.search(r'DOCUMENTATION = r"""(.*?)"""', (ROOT / "plugins/modules/api_call.py").read_text(), re.S).group(1))
+    return {"lookup": shared | {"output"}, "oauth2.client_credentials.token": shared | {"fact_name"},
+            "oauth2.client_credentials.api_call": shared | set(api_call["options"]), "variables": set(specs["argument_specs"]["main"]["options"])}
 
 
 def check_options(playbook: list, where: str) -> int:
@@ -90,9 +91,9 @@ def check_options(playbook: list, where: str) -> int:
         nonlocal checked
         if isinstance(node, dict):
             for key, value in node.items():
-                if key in ("oauth2.client_credentials.token",) and isinstance(value, dict):
-                    unknown = set(value) - names["module"]
-                    assert not unknown, "%s: the module has no option %s" % (where, unknown)
+                if key in ("oauth2.client_credentials.token", "oauth2.client_credentials.api_call") and isinstance(value, dict):
+                    unknown = set(value) - names[key]
+                    assert not unknown, "%s: the module %s has no option %s" % (where, key, unknown)
                     checked += len(value)
                 if isinstance(key, str) and key.startswith("oauth2_"):
                     assert key in names["variables"], "%s: %s is not a variable the collection reads" % (where, key)

@@ -52,16 +52,3 @@ def test_role_settings_by_their_new_names(ansible):
     assert run.tokens() == set()
     ansible.assert_no_secrets(run)
 
-
-def test_call_api_playbook_reads_the_new_fact_name(ansible):
-    ansible.write_inventory()
-    ansible.write_vaulted_variables()
-    called = ansible.playbook_fqcn(
-        "oauth2.client_credentials.call_api", "-i", "inventory.ini", "-e", "@vault_creds.yml",
-        "-e", "oauth2_issuer=" + ansible.provider.issuer, "-e", "oauth2_ca_path=" + str(ansible.provider.ca_path),
-        "-e", "api_token_fact_name=my_token", "-e", "api_url=" + ansible.provider.api_url,
-        "-e", "api_ca_path=" + str(ansible.provider.ca_path))
-    assert called.returncode == 0, called.output
-    assert called.output.count('"HTTP 200 from %s"' % ansible.provider.api_url) == 4, called.output
-    assert ansible.provider.api_stats() == {"calls": 4, "rejected": 0}
-    ansible.assert_no_secrets(called)
