@@ -443,17 +443,28 @@ class Provider:  # pylint: disable=too-many-instance-attributes
         """Every access token the provider issued since start or the last reset."""
         return list(self._call("GET", f"{self.issuer}/_test/issued")["access_tokens"])
 
-    def api_stats(self) -> dict[str, int]:
-        """``{"calls": N, "rejected": M}`` for the protected API."""
+    def dpop_nonce_challenges(self) -> int:
+        """Token requests the provider answered use_dpop_nonce since start or the last reset."""
+        return int(self._call("GET", self.stats_url)["dpop_nonce_challenges"])
+
+    def api_stats(self, dpop: bool = False) -> dict[str, int]:
+        """``{"calls": N, "rejected": M}`` for the protected API; with dpop, also ``dpop_calls`` and ``nonce_challenges``.
+
+        The DPoP counters come only when asked for, as tests compare the whole dict.
+        """
         stats = self._call("GET", f"{self.api_base}/_test/stats")
-        return {key: int(value) for key, value in stats.items()}
+        return {key: int(value) for key, value in stats.items() if dpop or key in ("calls", "rejected")}
+
+    def revoke_tokens(self) -> int:
+        """Make the protected API refuse every access token issued since the last reset; returns how many it now refuses."""
+        return int(self._call("POST", f"{self.api_base}/_test/revoke")["revoked"])
 
     def fail_next_token_request(self, client_id: str, status: int) -> None:
         """Answer the client's next token request with status, after the provider has authenticated it and issued the token."""
         self._call("POST", f"{self.issuer}/_test/fail-next?{urllib.parse.urlencode({'client_id': client_id, 'status': status})}")
 
     def reset(self) -> None:
-        """Zero the token-request and API counters between tests."""
+        """Zero the token-request and API counters, and lift the API's revocations, between tests."""
         self._call("POST", f"{self.issuer}/_test/reset")
         self._call("POST", f"{self.api_base}/_test/reset")
 

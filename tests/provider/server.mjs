@@ -3,6 +3,8 @@
 // protected API, both over HTTPS on 127.0.0.1.  It emulates the OneLogin
 // client-credentials contract closely enough for integration tests:
 // every access token is an RS256 JWT that the API verifies locally.
+// DPoP (RFC 9449) too: the provider binds a token to the key of a DPoP proof
+// (always after a nonce challenge), and the API checks that key's proof per request.
 //
 // Environment: OIDC_PORT (default 0), API_PORT (default 0),
 // TLS_CERT and TLS_KEY (PEM file paths, required); TLS_CA, the CA that signs mutual-TLS
@@ -11,7 +13,7 @@
 //   {"issuer": ..., "token_url": ..., "api_url": ...}
 // Everything else (diagnostics) goes to stderr.
 
-import { randomBytes, X509Certificate } from 'node:crypto';
+import { createHash, randomBytes, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import { fileURLToPath } from 'node:url';
@@ -42,6 +44,8 @@ const DEFAULT_RESOURCE = 'https://api.test/';
 const RESOURCE_SCOPE = 'read write admin';
 const DEFAULT_TTL = 600;
 const TOKEN_PATH = '/token';
+// The DPoP proof algorithms both the provider and the API accept (RFC 9449 section 5.1).
+const DPOP_ALGORITHMS = ['ES256', 'ES384', 'ES512', 'RS256', 'PS256', 'EdDSA'];
 
 function fail(message) {
   process.stderr.write(`server.mjs: ${message}\n`);
@@ -193,15 +197,20 @@ const provider = new Provider(issuer, {
     response_types: [],
     redirect_uris: [],
     ...(c.scope ? { scope: c.scope } : {}),
+    ...(c.dpop_bound_access_tokens ? { dpop_bound_access_tokens: true } : {}),
   })),
   jwks: { keys: [signingJwk, ecSigningJwk] },
   clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'tls_client_auth'],
   cookies: { keys: [randomBytes(32).toString('base64url')] },
   // Scopes must be declared for the per-client scope allow-list to apply.
   scopes: ['openid', 'offline_access', ...RESOURCE_SCOPE.split(' ')],
+  enabledJWA: { dPoPSigningAlgValues: DPOP_ALGORITHMS },
   features: {
     devInteractions: { enabled: false },
     clientCredentials: { enabled: true },
+    // Every DPoP token request must carry a nonce of this run, so clients are tested on the use_dpop_nonce retry.
+    // Requests without a DPoP header never reach requireNonce: Bearer clients are unaffected.
+    dPoP: { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => true },
     mTLS: {
       enabled: true,
       tlsClientAuth: true,
@@ -272,13 +281,20 @@ provider.use(async (ctx, next) => {
   ctx.body = { error: 'temporarily_unavailable', error_description: 'failure injected by the test' };
 });
 
+// Token requests answered use_dpop_nonce: a DPoP client makes one per nonce it has not seen yet.
+let dpopNonceChallenges = 0;
+provider.use(async (ctx, next) => {
+  await next();
+  if (ctx.oidc?.route === 'token' && ctx.body?.error === 'use_dpop_nonce') dpopNonceChallenges += 1;
+});
+
 const providerCallback = provider.callback();
 let tokenRequests = 0;
 
 oidcServer.on('request', (req, res) => {
   const { pathname } = new URL(req.url, issuer);
   if (pathname === '/_test/stats' && req.method === 'GET') {
-    sendJson(res, 200, { token_requests: tokenRequests });
+    sendJson(res, 200, { token_requests: tokenRequests, dpop_nonce_challenges: dpopNonceChallenges });
     return;
   }
   if (pathname === '/_test/issued' && req.method === 'GET') {
@@ -293,9 +309,10 @@ oidcServer.on('request', (req, res) => {
   }
   if (pathname === '/_test/reset' && req.method === 'POST') {
     tokenRequests = 0;
+    dpopNonceChallenges = 0;
     issuedTokens.length = 0;
     failNext.clear();
-    sendJson(res, 200, { token_requests: tokenRequests });
+    sendJson(res, 200, { token_requests: tokenRequests, dpop_nonce_challenges: dpopNonceChallenges });
     return;
   }
   // Single-threaded event loop: the increment is exact under concurrency.
@@ -304,29 +321,46 @@ oidcServer.on('request', (req, res) => {
 });
 
 // --- protected API ----------------------------------------------------
+// A resource server as RFC 6750 and RFC 9449 describe one: it verifies every access token itself, and for a
+// DPoP-bound token (cnf.jkt) a proof of possession of that key, made for this very request.
 
-let apiCalls = 0;
-let apiRejected = 0;
+const apiOrigin = `https://${HOST}:${await listen(apiServer, apiPort)}`;
+const PROOF_MAX_AGE = 60;
+// JWK members that only a private or symmetric key has: a proof carrying one leaked its key.
+const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
+const ECHO_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'];
+const AUTHORIZATION_PATTERN = /^(Bearer|DPoP) ([A-Za-z0-9._~+/=-]+)$/i;
 
-function reject(res, description) {
-  apiRejected += 1;
-  sendJson(
-    res,
-    401,
-    { error: 'invalid_token', error_description: description },
-    { 'www-authenticate': 'Bearer error="invalid_token"' },
-  );
+const apiStats = { calls: 0, rejected: 0, dpop_calls: 0, nonce_challenges: 0 };
+// Proof jti values are never forgotten, not even by /_test/reset: a replayed proof is refused for the whole run.
+const usedProofIds = new Set();
+const revokedTokens = new Set();
+const newNonce = () => randomBytes(16).toString('base64url');
+// Different from the provider's nonces, so a client that mixes up the two fails.
+let apiNonce = newNonce();
+
+// Why a request was refused, as the WWW-Authenticate challenge and the JSON body state it.
+class Refusal extends Error {
+  constructor(scheme, error, description, headers = {}) {
+    super(description);
+    Object.assign(this, { scheme, error, headers });
+  }
 }
 
-async function whoami(req, res) {
-  apiCalls += 1;
-  const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/i.exec(req.headers.authorization ?? '');
-  if (!match) {
-    reject(res, 'missing or malformed bearer token');
-    return;
-  }
+const refusedProof = (description) => new Refusal('DPoP', 'invalid_dpop_proof', description);
+
+function refuse(res, { scheme, error, message, headers }) {
+  apiStats.rejected += 1;
+  if (error === 'use_dpop_nonce') apiStats.nonce_challenges += 1;
+  // RFC 6750 section 3: no double quote or backslash inside a quoted error_description.
+  const params = [`error="${error}"`, `error_description="${message.replace(/["\\]/g, "'")}"`];
+  if (scheme === 'DPoP') params.push(`algs="${DPOP_ALGORITHMS.join(' ')}"`);
+  sendJson(res, 401, { error, error_description: message }, { 'www-authenticate': `${scheme} ${params.join(', ')}`, ...headers });
+}
+
+async function verifyAccessToken(token, scheme) {
   try {
-    const { payload } = await jose.jwtVerify(match[1], publicKey, {
+    const { payload } = await jose.jwtVerify(token, publicKey, {
       algorithms: ['RS256'],
       issuer,
       audience: DEFAULT_RESOURCE,
@@ -334,37 +368,183 @@ async function whoami(req, res) {
       requiredClaims: ['exp'],
       clockTolerance: 0,
     });
-    sendJson(res, 200, {
-      client_id: payload.client_id,
-      scope: payload.scope,
-      aud: payload.aud,
-      exp: payload.exp,
-    });
+    return payload;
   } catch (err) {
-    reject(res, err.code === 'ERR_JWT_EXPIRED' ? 'token expired' : `token rejected: ${err.message}`);
+    throw new Refusal(scheme, 'invalid_token', err.code === 'ERR_JWT_EXPIRED' ? 'token expired' : `token rejected: ${err.message}`);
   }
 }
 
+function decodeProofHeader(proof) {
+  try {
+    return jose.decodeProtectedHeader(proof);
+  } catch {
+    throw refusedProof('the DPoP header is not a JWS');
+  }
+}
+
+function checkHtu(htu, expected) {
+  let url;
+  try {
+    url = new URL(htu);
+  } catch {
+    throw refusedProof(`htu ${htu} is not a URL`);
+  }
+  // RFC 9449 section 4.2: htu is sent without query and fragment; a client that keeps them has a bug worth showing.
+  if (url.search || url.hash) throw refusedProof(`htu ${htu} carries a query or fragment`);
+  if (url.href !== expected) throw refusedProof(`htu ${htu} is not ${expected}`);
+}
+
+// Checks the request's DPoP proof against the request and the access token; returns the proof key's thumbprint.
+async function verifyProof(req, pathname, accessToken, requireNonce) {
+  const proof = req.headers.dpop;
+  if (!proof) throw refusedProof('no DPoP header');
+  const header = decodeProofHeader(proof);
+  if (header.typ !== 'dpop+jwt') throw refusedProof(`typ ${header.typ} is not dpop+jwt`);
+  if (!DPOP_ALGORITHMS.includes(header.alg)) throw refusedProof(`alg ${header.alg} is not one of ${DPOP_ALGORITHMS.join(' ')}`);
+  if (typeof header.jwk !== 'object' || header.jwk === null) throw refusedProof('no jwk in the proof header');
+  const privateMembers = PRIVATE_JWK_MEMBERS.filter((member) => member in header.jwk);
+  if (privateMembers.length) throw refusedProof(`the proof jwk has private key members: ${privateMembers.join(' ')}`);
+  let payload;
+  try {
+    ({ payload } = await jose.jwtVerify(proof, jose.EmbeddedJWK, { algorithms: DPOP_ALGORITHMS }));
+  } catch (err) {
+    throw refusedProof(`proof signature or claims: ${err.message}`);
+  }
+  if (typeof payload.jti !== 'string' || !payload.jti) throw refusedProof('jti is missing');
+  // A signed proof is used up once seen, whatever else is wrong with it.
+  if (usedProofIds.has(payload.jti)) throw refusedProof(`jti ${payload.jti} was used before (replayed proof)`);
+  usedProofIds.add(payload.jti);
+  if (payload.htm !== req.method) throw refusedProof(`htm ${payload.htm} is not the request method ${req.method}`);
+  // The URL the client called, by its Host header: the certificate also names localhost.
+  checkHtu(payload.htu, new URL(pathname, req.headers.host ? `https://${req.headers.host}` : apiOrigin).href);
+  if (payload.ath !== createHash('sha256').update(accessToken).digest('base64url')) {
+    throw refusedProof('ath is not the SHA-256 of the access token');
+  }
+  if (typeof payload.iat !== 'number' || Math.abs(Date.now() / 1000 - payload.iat) > PROOF_MAX_AGE) {
+    throw refusedProof(`iat ${payload.iat} is not within ${PROOF_MAX_AGE} s of now`);
+  }
+  if (requireNonce && payload.nonce !== apiNonce) {
+    const problem = payload.nonce === undefined ? 'this endpoint requires a DPoP nonce' : 'stale or unknown DPoP nonce';
+    throw new Refusal('DPoP', 'use_dpop_nonce', problem, { 'dpop-nonce': apiNonce });
+  }
+  return jose.calculateJwkThumbprint(header.jwk);
+}
+
+// Who is calling, by the token and (for DPoP) its proof; throws a Refusal naming the failed check.
+async function authenticate(req, pathname, { requireNonce = false } = {}) {
+  const match = AUTHORIZATION_PATTERN.exec(req.headers.authorization ?? '');
+  if (!match) throw new Refusal('Bearer', 'invalid_token', 'missing or malformed bearer token');
+  const [, presentedScheme, token] = match;
+  const usesDpop = presentedScheme.toLowerCase() === 'dpop';
+  const claims = await verifyAccessToken(token, usesDpop ? 'DPoP' : 'Bearer');
+  const jkt = claims.cnf?.jkt;
+  const scheme = usesDpop || jkt ? 'DPoP' : 'Bearer';
+  if (revokedTokens.has(token)) throw new Refusal(scheme, 'invalid_token', 'token revoked');
+  if (!usesDpop) {
+    if (jkt) throw new Refusal('DPoP', 'invalid_token', 'a DPoP-bound token (cnf.jkt) was presented as a Bearer token');
+    return { claims, token_type: 'Bearer' };
+  }
+  if (!jkt) throw new Refusal('DPoP', 'invalid_token', 'the token is not DPoP-bound (no cnf.jkt)');
+  const thumbprint = await verifyProof(req, pathname, token, requireNonce);
+  if (thumbprint !== jkt) throw refusedProof(`the proof key (thumbprint ${thumbprint}) is not the key the token is bound to (cnf.jkt ${jkt})`);
+  apiStats.dpop_calls += 1;
+  return { claims, token_type: 'DPoP', jkt };
+}
+
+const readBody = async (req) => {
+  const chunks = [];
+  for await (const chunk of req) chunks.push(chunk);
+  return Buffer.concat(chunks).toString('utf8');
+};
+
+function whoami({ res, caller: { claims, token_type: tokenType, jkt } }) {
+  sendJson(res, 200, {
+    client_id: claims.client_id,
+    scope: claims.scope,
+    aud: claims.aud,
+    exp: claims.exp,
+    token_type: tokenType,
+    ...(jkt ? { jkt } : {}),
+  });
+}
+
+// Answers what it was sent, with the status ?status= asks for, so a client's handling of any answer can be tested.
+async function echo({ req, res, url }) {
+  const status = Number(url.searchParams.get('status') ?? 200);
+  if (!Number.isInteger(status) || status < 200 || status > 599) {
+    sendJson(res, 400, { error: 'invalid_request', error_description: 'status must be an HTTP status from 200 to 599' });
+    return;
+  }
+  const queryStart = req.url.indexOf('?');
+  sendJson(res, status, {
+    method: req.method,
+    path: url.pathname,
+    query: queryStart < 0 ? '' : req.url.slice(queryStart + 1),
+    content_type: req.headers['content-type'] ?? null,
+    body: await readBody(req),
+  });
+}
+
+const protectedEndpoints = new Map([
+  ['/whoami', { methods: ['GET'], answer: whoami }],
+  ['/nonce/whoami', { methods: ['GET'], answer: whoami, requireNonce: true }],
+  ['/echo', { methods: ECHO_METHODS, answer: echo }],
+]);
+
+async function callProtected(req, res, url, { answer, requireNonce }) {
+  apiStats.calls += 1;
+  let caller;
+  try {
+    caller = await authenticate(req, url.pathname, { requireNonce });
+  } catch (err) {
+    if (!(err instanceof Refusal)) throw err;
+    refuse(res, err);
+    return;
+  }
+  await answer({ req, res, url, caller });
+}
+
+function alwaysRefuse(req, res) {
+  apiStats.calls += 1;
+  const scheme = /^DPoP /i.test(req.headers.authorization ?? '') ? 'DPoP' : 'Bearer';
+  refuse(res, new Refusal(scheme, 'invalid_token', 'the test API refuses every token'));
+}
+
+function resetApi() {
+  Object.keys(apiStats).forEach((counter) => { apiStats[counter] = 0; });
+  revokedTokens.clear();
+  apiNonce = newNonce();
+}
+
 apiServer.on('request', (req, res) => {
-  const { pathname } = new URL(req.url, issuer);
-  if (pathname === '/whoami' && req.method === 'GET') {
-    whoami(req, res).catch((err) => sendJson(res, 500, { error: 'server_error', error_description: err.message }));
+  const url = new URL(req.url, apiOrigin);
+  const endpoint = protectedEndpoints.get(url.pathname);
+  if (endpoint?.methods.includes(req.method)) {
+    callProtected(req, res, url, endpoint).catch((err) => sendJson(res, 500, { error: 'server_error', error_description: err.message }));
     return;
   }
-  if (pathname === '/_test/stats' && req.method === 'GET') {
-    sendJson(res, 200, { calls: apiCalls, rejected: apiRejected });
+  if (url.pathname === '/always-401') {
+    alwaysRefuse(req, res);
     return;
   }
-  if (pathname === '/_test/reset' && req.method === 'POST') {
-    apiCalls = 0;
-    apiRejected = 0;
-    sendJson(res, 200, { calls: apiCalls, rejected: apiRejected });
+  if (url.pathname === '/_test/stats' && req.method === 'GET') {
+    sendJson(res, 200, apiStats);
+    return;
+  }
+  if (url.pathname === '/_test/reset' && req.method === 'POST') {
+    resetApi();
+    sendJson(res, 200, apiStats);
+    return;
+  }
+  if (url.pathname === '/_test/revoke' && req.method === 'POST') {
+    issuedTokens.forEach((token) => revokedTokens.add(token));
+    sendJson(res, 200, { revoked: revokedTokens.size });
     return;
   }
   sendJson(res, 404, { error: 'not_found' });
 });
 
-const apiUrl = `https://${HOST}:${await listen(apiServer, apiPort)}/whoami`;
+const apiUrl = `${apiOrigin}/whoami`;
 
 process.stdout.write(`${JSON.stringify({
   issuer,
