@@ -443,6 +443,10 @@ class Provider:  # pylint: disable=too-many-instance-attributes
         """Every access token the provider issued since start or the last reset."""
         return list(self._call("GET", f"{self.issuer}/_test/issued")["access_tokens"])
 
+    def dpop_proofs(self) -> list[str]:
+        """Every DPoP proof the token endpoint and the API received since start or the provider's last reset."""
+        return list(self._call("GET", f"{self.issuer}/_test/issued")["dpop_proofs"])
+
     def dpop_nonce_challenges(self) -> int:
         """Token requests the provider answered use_dpop_nonce since start or the last reset."""
         return int(self._call("GET", self.stats_url)["dpop_nonce_challenges"])

@@ -290,6 +290,8 @@ provider.use(async (ctx, next) => {
 
 const providerCallback = provider.callback();
 let tokenRequests = 0;
+// Every DPoP proof sent to the token endpoint or the API since the last reset, so leak tests can search for each.
+const receivedProofs = [];
 
 oidcServer.on('request', (req, res) => {
   const { pathname } = new URL(req.url, issuer);
@@ -298,7 +300,7 @@ oidcServer.on('request', (req, res) => {
     return;
   }
   if (pathname === '/_test/issued' && req.method === 'GET') {
-    sendJson(res, 200, { access_tokens: issuedTokens });
+    sendJson(res, 200, { access_tokens: issuedTokens, dpop_proofs: receivedProofs });
     return;
   }
   if (pathname === '/_test/fail-next' && req.method === 'POST') {
@@ -311,12 +313,14 @@ oidcServer.on('request', (req, res) => {
     tokenRequests = 0;
     dpopNonceChallenges = 0;
     issuedTokens.length = 0;
+    receivedProofs.length = 0;
     failNext.clear();
     sendJson(res, 200, { token_requests: tokenRequests, dpop_nonce_challenges: dpopNonceChallenges });
     return;
   }
   // Single-threaded event loop: the increment is exact under concurrency.
   if (pathname === TOKEN_PATH && req.method === 'POST') tokenRequests += 1;
+  if (req.headers.dpop) receivedProofs.push(req.headers.dpop);
   providerCallback(req, res);
 });
 
@@ -398,6 +402,7 @@ function checkHtu(htu, expected) {
 async function verifyProof(req, pathname, accessToken, requireNonce) {
   const proof = req.headers.dpop;
   if (!proof) throw refusedProof('no DPoP header');
+  receivedProofs.push(proof);
   const header = decodeProofHeader(proof);
   if (header.typ !== 'dpop+jwt') throw refusedProof(`typ ${header.typ} is not dpop+jwt`);
   if (!DPOP_ALGORITHMS.includes(header.alg)) throw refusedProof(`alg ${header.alg} is not one of ${DPOP_ALGORITHMS.join(' ')}`);
