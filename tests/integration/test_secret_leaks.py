@@ -13,6 +13,9 @@ from pathlib import Path
 from typing import Dict, List, Set, Tuple
 from urllib.parse import quote, quote_plus
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
 LOOKUP_PLAY = """
 - hosts: localhost
   gather_facts: false
@@ -106,6 +109,57 @@ ROLE_PLAY = """
     oauth2_client_secret: "{{ special_secret }}"
   roles:
     - oauth2.client_credentials.api_token
+"""
+
+API_CALL_PLAY = """
+- hosts: app
+  gather_facts: false
+  vars_files: [secrets.yml]
+  vars:
+    oauth2_token_url: "{{ token_url }}"
+    oauth2_ca_path: "{{ ca_path }}"
+    api_base: "{{ api_url | regex_replace('/whoami$', '') }}"
+  tasks:
+    - name: A bearer token on every host
+      oauth2.client_credentials.api_call:
+        url: "{{ api_url }}"
+        api_ca_path: "{{ ca_path }}"
+        client_id: "{{ basic_client_id }}"
+        client_secret: "{{ basic_secret }}"
+    - name: DPoP with a generated key; the API wants its own nonce too
+      oauth2.client_credentials.api_call:
+        url: "{{ api_base }}/nonce/whoami"
+        api_ca_path: "{{ ca_path }}"
+        client_id: "{{ dpop_client_id }}"
+        client_secret: "{{ dpop_secret }}"
+        dpop: true
+    - name: The provider revokes every token it issued
+      ansible.builtin.uri:
+        url: "{{ api_base }}/_test/revoke"
+        method: POST
+        ca_path: "{{ ca_path }}"
+      run_once: true
+    - name: DPoP with a vault-encrypted key of one's own; the revoked token is replaced
+      oauth2.client_credentials.api_call:
+        url: "{{ api_base }}/echo"
+        api_ca_path: "{{ ca_path }}"
+        method: POST
+        body: {deploy: web}
+        body_format: json
+        client_id: "{{ dpop_client_id }}"
+        client_secret: "{{ dpop_secret }}"
+        dpop: true
+        dpop_private_key_path: dpop-key.pem
+      run_once: true
+    - name: An API that refuses every token
+      oauth2.client_credentials.api_call:
+        url: "{{ api_base }}/always-401"
+        api_ca_path: "{{ ca_path }}"
+        client_id: "{{ dpop_client_id }}"
+        client_secret: "{{ dpop_secret }}"
+        dpop: true
+      run_once: true
+      ignore_errors: true
 """
 
 # The canary in every form the search looks for, each made by Ansible's own filters, one form a line (its name, a tab,
@@ -222,12 +276,16 @@ def test_no_secret_and_no_token_anywhere(ansible, capsys):
     ansible.write("secrets.yml", ansible.encrypt_string(ansible.secret("basic"), "basic_secret")
                   + ansible.encrypt_string(ansible.secret("special"), "special_secret")
                   + ansible.encrypt_string(ansible.secret("restricted"), "restricted_secret")
+                  + ansible.encrypt_string(ansible.secret("dpop"), "dpop_secret")
                   + ansible.encrypt_string(wrong_secret, "wrong_secret"))
     creds = ansible.write("files/creds.yml", "client_id: %s\nclient_secret: %s\nauth_method: client_secret_post\n" % (
         ansible.provider.clients["post"]["client_id"], ansible.secret("post")))
     ansible.vault("encrypt", str(creds))
     for name, source in (("client-key.pem", ansible.provider.client_keys["rsa"]), ("mtls-client-key.pem", ansible.provider.tls.client_key_path)):
         ansible.vault("encrypt", str(ansible.write("files/" + name, source.read_text())))
+    dpop_key = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    ansible.vault("encrypt", str(ansible.write("files/dpop-key.pem", dpop_key)))
     # Characters that each encoding writes differently, so every text form of the canary is a string of its own; "???>>>"
     # puts a "/" and a "+" into its base64 at every offset, so the two base64 alphabets differ too.
     canary = 'canary "\\ +/:@%&=\u00fc ???>>> ' + secrets.token_urlsafe(12)
@@ -238,7 +296,7 @@ def test_no_secret_and_no_token_anywhere(ansible, capsys):
     env = {"ANSIBLE_CACHE_PLUGIN": "ansible.builtin.jsonfile", "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(ansible.directory / "facts"),
            "TMPDIR": str(temporary), "ANSIBLE_REMOTE_TMP": str(temporary / "remote")}
     outputs: Dict[str, bytes] = {}
-    for play in (LOOKUP_PLAY, MODULE_PLAY, ROLE_PLAY, CANARY_PLAY):
+    for play in (LOOKUP_PLAY, MODULE_PLAY, ROLE_PLAY, API_CALL_PLAY, CANARY_PLAY):
         run = ansible.playbook(play, "-vvvv", "-i", "inventory.ini", env=env)
         assert run.returncode == 0, run.output
         outputs["output of run %d" % ansible.runs] = run.output.encode()
@@ -251,12 +309,17 @@ def test_no_secret_and_no_token_anywhere(ansible, capsys):
         outputs["output of run %d" % ansible.runs] = run.output.encode()
 
     tokens = ansible.provider.issued_tokens()
+    proofs = ansible.provider.dpop_proofs()
     canary_lines = dict(line.split("\t", 1) for line in (ansible.directory / "canary.txt").read_text().splitlines())
     canary_token = canary_lines["token"]
     assert len(tokens) >= 5 and canary_token in tokens
     values = dict(secret_values(ansible, wrong_secret), canary=canary)
+    values.update(("DPoP key line %d" % n, line) for n, line in enumerate(dpop_key.splitlines()[1:-1]) if len(line) >= SHORTEST_VALUE)
     for n, token in enumerate(tokens):
         values.update(token_values("canary token" if token == canary_token else "token %d" % n, token))
+    # A proof's header is its public key, which the API answers back (jkt is its thumbprint): the signed payload and signature count.
+    for n, proof in enumerate(proofs):
+        values.update((name, value) for name, value in token_values("DPoP proof %d" % n, proof).items() if not name.endswith(" header"))
     assert min(len(value) for value in values.values()) >= SHORTEST_VALUE
     files = written_files(ansible)
     texts = dict(outputs, **{where: path.read_bytes() for where, path in files.items()})
@@ -271,10 +334,10 @@ def test_no_secret_and_no_token_anywhere(ansible, capsys):
     counts = {place: sum(where.startswith(prefix) for where in files) for place, prefix in places.items()}
     with capsys.disabled():
         print("\nsecret-leak suite: %d values (%d client secrets and a wrong one, the vault password, %d private key lines, %d issued "
-              "tokens with their payloads and signatures, a canary) in %d forms each (%s; each of those also in base64 and URL-safe "
+              "tokens with their payloads and signatures, %d DPoP proofs with theirs, a DPoP key, a canary) in %d forms each (%s; each of those also in base64 and URL-safe "
               "base64 at offsets 0, 1 and 2), searched in %d outputs, %d run logs and %d other files (%s), %d bytes in all; found the "
               "canary in %d of %d forms and %d of 3 parts of the canary token; %d leaks%s" % (
-                  len(values), len(ansible.client_secrets()), len(ansible.private_key_lines()), len(tokens), len(forms(canary)),
+                  len(values), len(ansible.client_secrets()), len(ansible.private_key_lines()), len(tokens), len(proofs), len(forms(canary)),
                   ", ".join(text_forms(canary)), len(outputs), len(logs), len(files) - len(logs),
                   ", ".join("%s %d" % item for item in counts.items()), sum(len(data) for data in texts.values()),
                   len(canary_forms), len(forms(canary)), len(token_segments), len(leaks), "".join(
@@ -283,5 +346,6 @@ def test_no_secret_and_no_token_anywhere(ansible, capsys):
     assert canary_forms == set(forms(canary)), "each form of the canary, found on the line written in that form"
     assert token_segments == {"canary token", "canary token payload", "canary token signature"}
     assert leaks == []
-    assert len(logs) == ansible.runs == 6, "every run's log is kept and searched"
+    assert len(logs) == ansible.runs == 7, "every run's log is kept and searched"
+    assert len(proofs) >= 10, "DPoP proofs of the token endpoint and the API were made and searched"
     assert counts["fact cache"] and counts["token cache"], "the fact cache and the token cache were written and searched"
