@@ -21,8 +21,8 @@ description:
   - When the API answers HTTP 401 to a token from the cache (revoked, rotated or cut short at the provider), the cached
     token is dropped, one fresh token is obtained, and the request is made once more; RV(token_refreshed) then says so.
     A 401 to a token obtained for this very call, or a second 401, fails the task with the API's C(WWW-Authenticate) error.
-  - With O(dpop=true) the token is DPoP-bound (RFC 9449), as Okta requires by default: every request carries
-    C(Authorization: DPoP <token>) and a fresh proof bound to the method, the URL and the token, made on the controller,
+  - With O(dpop=true) the token is DPoP-bound (RFC 9449), as Okta requires by default. Every request carries
+    the token as C(DPoP <token>) in C(Authorization) and a fresh proof bound to the method, the URL and the token, made on the controller,
     so the DPoP key never leaves it. A resource server's C(use_dpop_nonce) challenge is answered once with its nonce.
   - Any other status is checked against O(status_code). Retrying rate limits and server errors (429, 5xx) is left to
     the task's C(until), C(retries) and C(delay).
