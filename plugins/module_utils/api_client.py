@@ -17,6 +17,7 @@ from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors i
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.secret_masking import mask_in_output
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_client import TokenClient
 
+
 class ApiRefused(OAuth2Error):
     """The API refused the token for good; answer is its last answer, for a task that expects a 401."""
 
@@ -75,4 +76,3 @@ class ApiClient:
         when = "again with a fresh token" if self.token_refreshed else "although the token was obtained just now"
         return ("API %s refused the token with HTTP 401 (%s) %s: check that the client's scope, resource or audience grant "
                 "access to this API." % (url, reason, when))
-

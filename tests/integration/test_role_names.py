@@ -51,4 +51,3 @@ def test_role_settings_by_their_new_names(ansible):
     assert ansible.provider.token_requests() == 2
     assert run.tokens() == set()
     ansible.assert_no_secrets(run)
-

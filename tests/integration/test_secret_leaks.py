@@ -319,7 +319,8 @@ def test_no_secret_and_no_token_anywhere(ansible, capsys):
         values.update(token_values("canary token" if token == canary_token else "token %d" % n, token))
     # A proof's header is its public key, which the API answers back (jkt is its thumbprint): the signed payload and signature count.
     for n, proof in enumerate(proofs):
-        values.update((name, value) for name, value in token_values("DPoP proof %d" % n, proof).items() if not name.endswith(" header"))
+        signed = token_values("DPoP proof %d" % n, proof)
+        values.update((name, value) for name, value in signed.items() if not name.endswith(" header"))
     assert min(len(value) for value in values.values()) >= SHORTEST_VALUE
     files = written_files(ansible)
     texts = dict(outputs, **{where: path.read_bytes() for where, path in files.items()})
@@ -334,9 +335,9 @@ def test_no_secret_and_no_token_anywhere(ansible, capsys):
     counts = {place: sum(where.startswith(prefix) for where in files) for place, prefix in places.items()}
     with capsys.disabled():
         print("\nsecret-leak suite: %d values (%d client secrets and a wrong one, the vault password, %d private key lines, %d issued "
-              "tokens with their payloads and signatures, %d DPoP proofs with theirs, a DPoP key, a canary) in %d forms each (%s; each of those also in base64 and URL-safe "
-              "base64 at offsets 0, 1 and 2), searched in %d outputs, %d run logs and %d other files (%s), %d bytes in all; found the "
-              "canary in %d of %d forms and %d of 3 parts of the canary token; %d leaks%s" % (
+              "tokens with their payloads and signatures, %d DPoP proofs with theirs, a DPoP key, a canary) in %d forms each (%s; each "
+              "of those also in base64 and URL-safe base64 at offsets 0, 1 and 2), searched in %d outputs, %d run logs and %d other "
+              "files (%s), %d bytes in all; found the canary in %d of %d forms and %d of 3 parts of the canary token; %d leaks%s" % (
                   len(values), len(ansible.client_secrets()), len(ansible.private_key_lines()), len(tokens), len(proofs), len(forms(canary)),
                   ", ".join(text_forms(canary)), len(outputs), len(logs), len(files) - len(logs),
                   ", ".join("%s %d" % item for item in counts.items()), sum(len(data) for data in texts.values()),
