@@ -87,3 +87,37 @@ def test_unreachable_host_says_why_its_error_is_hidden(ansible, ssh_server):
     assert ansible.provider.issued_tokens() == []
     assert run.tokens() == set()
     ansible.assert_no_secrets(run)
+
+
+@pytest.mark.parametrize("pipelining", [False, True], ids=["files", "pipelining"])
+def test_api_call_over_ssh_shows_no_token_proof_or_key_at_vvvv(ansible, ssh_server, pipelining):
+    """The request runs on the target with credentials the controller made: its arguments travel over ssh."""
+    ansible.write_vaulted_variables("dpop")
+    write_ssh_inventory(ansible, ssh_server, ssh_server.port, pipelining)
+    run = ansible.playbook("""
+- hosts: ssh_target
+  gather_facts: false
+  vars_files: [vault_creds.yml]
+  tasks:
+    - name: A DPoP-bound token, the API's nonce answered, the request made on the target
+      oauth2.client_credentials.api_call:
+        url: "{{ api_url | regex_replace('/whoami$', '/nonce/whoami') }}"
+        api_ca_path: "{{ ca_path }}"
+        issuer: "{{ issuer }}"
+        ca_path: "{{ ca_path }}"
+        dpop: true
+      register: answer
+    - ansible.builtin.assert:
+        that: answer.json.token_type == 'DPoP' and answer.json.client_id == dpop_client_id
+        quiet: true
+""", "-i", "inventory.ini", "-vvvv")
+    assert run.returncode == 0, run.output
+    assert "SSH: EXEC ssh" in run.output
+    secrets = ansible.provider.issued_tokens() + ansible.provider.dpop_proofs()
+    assert len(secrets) == 1 + 4, "one token; proofs: the provider's challenge and answer, the API's challenge and answer"
+    unwrapped = unwrap(run.everything)
+    for secret in secrets:
+        for part in secret.split(".")[1:]:
+            assert part not in unwrapped, "a token's or a proof's claims or signature show in the output or the log"
+    assert run.tokens() == set()
+    ansible.assert_no_secrets(run)
