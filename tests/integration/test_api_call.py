@@ -217,3 +217,38 @@ def test_bodies_methods_statuses_and_check_mode(ansible):
     assert run.returncode == 0, run.output
     assert ansible.provider.api_stats()["calls"] == 3, "the check-mode DELETE was not sent"
     assert run.tokens() == set()
+
+
+def test_the_lookup_and_the_token_module_obtain_dpop_tokens_that_api_call_reuses(ansible):
+    ansible.write_inventory()
+    ansible.write_vaulted_variables("dpop")
+    run = ansible.playbook(play("""
+    - name: The lookup's header names the DPoP scheme; the token and its key go to the controller's cache
+      ansible.builtin.assert:
+        that: lookup('oauth2.client_credentials.token', dpop=true, output='header') is match('DPoP eyJ')
+        quiet: true
+      run_once: true
+    - name: The module too, on the target, with its own cache; its result has no key
+      oauth2.client_credentials.token:
+        dpop: true
+        cache: false
+        fact_name: ""
+      register: obtained
+      run_once: true
+    - ansible.builtin.assert:
+        that:
+          - obtained.token.token_type == 'DPoP' and obtained.token.authorization is match('DPoP ')
+          - obtained.token.keys() | sort == ['access_token', 'authorization', 'claims', 'claims_verified', 'expires_at', 'expires_in', 'scope', 'token_type']
+        quiet: true
+      run_once: true
+    - name: Every host calls the API with the lookup's token and key
+      oauth2.client_credentials.api_call:
+        url: "{{ api_base }}/whoami"
+        api_ca_path: "{{ ca_path }}"
+        dpop: true
+      register: answer
+""" + SHOW), "-i", "inventory.ini")
+    assert run.returncode == 0, run.output
+    assert len(ansible.provider.issued_tokens()) == 2, "the lookup's, then the module's without a cache; api_call took the lookup's"
+    assert len({answer[-1]["jkt"] for answer in answers(run)}) == 1 and len(answers(run)) == 4
+    assert run.tokens() == set()
