@@ -44,7 +44,7 @@ class ActionModule(TokenOptionsAction):
         options, client_options = self._token_options(args, task_vars, local_files=True)
         if self._task.check_mode and arguments.changes:
             result.update(changed=True, url=arguments.url, token_refreshed=False,
-                          msg="Check mode: the %s request was not sent (only GET, HEAD and OPTIONS are)." % arguments.method)
+                          msg="Check mode: the %s request was not sent (only GET and HEAD are)." % arguments.method)
             return result
         tokens = TokenClient(client_options)
         api = ApiClient(tokens)

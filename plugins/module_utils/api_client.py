@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, Mapping, Optional
 
-from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error, shown
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error, redact, shown
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.secret_masking import mask_in_output
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_client import TokenClient
 
@@ -57,7 +57,9 @@ class ApiClient:
                 token = self._tokens.get_token(rejected=token["access_token"])
                 self.token_refreshed = True
                 continue
-            raise ApiRefused(self._refusal(url, answer.get("headers") or {}), answer)
+            # The API's own words, in case it echoes what it was sent: no token or proof is shown.
+            proofs = tuple(self._tokens.dpop_key.proofs) if self._tokens.dpop_key else ()
+            raise ApiRefused(redact(self._refusal(url, answer.get("headers") or {}), (token["access_token"],) + proofs), answer)
 
     def _credentials(self, token: Mapping[str, Any], method: str, url: str, nonce: Optional[str]) -> Dict[str, str]:
         """Authorization, and for a DPoP-bound token a proof of this very request."""

@@ -20,8 +20,8 @@ from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors i
 
 BODY_FORMATS = ("json", "form-urlencoded", "raw")
 CONTENT_TYPES = {"json": "application/json", "form-urlencoded": "application/x-www-form-urlencoded"}
-# Methods that change nothing (RFC 9110 section 9.2.1): the task reports changed=false for them and runs them in check mode.
-SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+# Methods that only read, as uri counts them: the task reports changed=false for them and sends them in check mode too.
+SAFE_METHODS = ("GET", "HEAD")
 # The headers api_call sets from the token; one given in headers would be a second, conflicting credential.
 TOKEN_HEADERS = ("authorization", "dpop")
 _METHOD = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")

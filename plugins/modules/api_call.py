@@ -91,7 +91,7 @@ options:
 attributes:
   check_mode:
     support: partial
-    details: Methods that change nothing (GET, HEAD, OPTIONS) are sent in check mode too; others are not sent, and the task reports C(changed).
+    details: GET and HEAD are sent in check mode too; other methods are not sent, and the task reports C(changed).
 notes:
   - The lookup and the M(oauth2.client_credentials.token) module also obtain DPoP-bound tokens, but a DPoP token needs a
     proof made for every request, which only this module makes.
