@@ -73,7 +73,7 @@ class ActionModule(TokenOptionsAction):
         result.update(answer, token_refreshed=api.token_refreshed)
         if result.get("json") is None:
             result.pop("json", None)
-        if not api_args.get("return_content"):
+        if not arguments.return_content:
             result.pop("content", None)
         if not result.get("failed") and result["status"] not in arguments.status_code:
             result.update(failed=True, msg=refusal or "API %s answered HTTP %d, not %s as status_code expects." % (

@@ -19,6 +19,8 @@ from urllib.parse import urlencode
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error, shown
 
 BODY_FORMATS = ("json", "form-urlencoded", "raw")
+# As the token endpoint's timeout: beyond ten minutes a value is a typo, and the task would seem to hang.
+MAX_TIMEOUT = 600
 CONTENT_TYPES = {"json": "application/json", "form-urlencoded": "application/x-www-form-urlencoded"}
 # Methods that only read, as uri counts them: the task reports changed=false for them and sends them in check mode too.
 SAFE_METHODS = ("GET", "HEAD")
@@ -31,7 +33,7 @@ class ApiArguments:
     """The checked request arguments of an api_call task."""
 
     def __init__(self, params: Mapping[str, Any]) -> None:
-        method = params.get("method") or "GET"
+        method = "GET" if params.get("method") is None else params["method"]
         if not isinstance(method, str) or not _METHOD.match(method):
             raise OAuth2Error("method %s is not an HTTP method: use GET, POST, PUT, PATCH, DELETE or another method name." % shown(method))
         self.method = method.upper()
@@ -44,6 +46,9 @@ class ApiArguments:
         if content_type and not any(name.lower() == "content-type" for name in self.headers):
             self.headers["Content-Type"] = content_type
         self.status_code = _status_codes(params.get("status_code"))
+        self.return_content = _flag(params, "return_content", False)
+        self.validate_certs = _flag(params, "api_validate_certs", True)
+        self.timeout = _timeout(params.get("api_timeout"))
 
     @property
     def changes(self) -> bool:
@@ -96,10 +101,10 @@ def _headers(headers: Any) -> Dict[str, str]:
         if str(name).lower() in TOKEN_HEADERS:
             raise OAuth2Error("headers may not set %s: api_call sets it from the token it obtains; remove it." % shown(str(name)))
         if isinstance(value, (Mapping, list)) or value is None:
-            raise OAuth2Error("header %s must be a string or a number, not a %s." % (shown(str(name)), _kind(value)))
+            raise OAuth2Error("headers: %s must be a string or a number, not a %s." % (shown(str(name)), _kind(value)))
         text = str(value)
         if "\r" in text or "\n" in text or "\r" in str(name) or "\n" in str(name):
-            raise OAuth2Error("header %s contains a line break, which would start another header: remove it." % shown(str(name)))
+            raise OAuth2Error("headers: %s contains a line break, which would start another header: remove it." % shown(str(name)))
         checked[str(name)] = text
     return checked
 
@@ -115,12 +120,38 @@ def _status_codes(value: Any) -> Tuple[int, ...]:
     return numbers
 
 
+def _flag(params: Mapping[str, Any], name: str, default: bool) -> bool:
+    """A boolean as Ansible reads one (true, yes, on, 1 ...); any other word is refused, never read as false."""
+    from ansible.module_utils.parsing.convert_bool import boolean  # pylint: disable=import-outside-toplevel
+
+    value = params.get(name)
+    if value is None:
+        return default
+    try:
+        return boolean(value, strict=True)
+    except TypeError:
+        raise OAuth2Error("%s must be true or false, not %s." % (name, shown(value if isinstance(value, str) else _kind(value)))) from None
+
+
+def _timeout(value: Any) -> float:
+    try:
+        seconds = float(30 if value is None else value) if not isinstance(value, bool) else -1.0
+    except (TypeError, ValueError):
+        seconds = -1.0
+    if not 0 < seconds <= MAX_TIMEOUT:
+        raise OAuth2Error("api_timeout must be a number of seconds above 0 and at most %d, not %s." % (MAX_TIMEOUT, shown(str(value))))
+    return seconds
+
+
 def _kind(value: Any) -> str:
-    return {dict: "mapping", list: "list", bool: "boolean", type(None): "null"}.get(type(value), type(value).__name__)
+    """What a value is, in a user's words; ansible-core's own subclasses of dict, list and str say nothing to a user."""
+    for kind, name in ((bool, "boolean"), (Mapping, "mapping"), (list, "list"), (str, "string"), ((int, float), "number")):
+        if isinstance(value, kind):
+            return name
+    return "null" if value is None else type(value).__name__
 
 
-def send_request(arguments: ApiArguments, auth_headers: Mapping[str, str], ca_path: Optional[str], validate_certs: bool,
-                 timeout: float) -> Dict[str, Any]:
+def send_request(arguments: ApiArguments, auth_headers: Mapping[str, str], ca_path: Optional[str]) -> Dict[str, Any]:
     """Send the request once, redirects not followed (they would carry the token elsewhere), and describe the answer,
     whatever its status; a request that gets no answer raises OAuth2Error."""
     import socket  # pylint: disable=import-outside-toplevel
@@ -129,8 +160,8 @@ def send_request(arguments: ApiArguments, auth_headers: Mapping[str, str], ca_pa
 
     from ansible.module_utils.urls import Request  # pylint: disable=import-outside-toplevel
 
-    url = arguments.url
-    request = Request(validate_certs=validate_certs, ca_path=ca_path, timeout=timeout, follow_redirects="none",
+    url, timeout = arguments.url, arguments.timeout
+    request = Request(validate_certs=arguments.validate_certs, ca_path=ca_path, timeout=timeout, follow_redirects="none",
                       # Plain http is loopback only, and must not reach a proxy in cleartext with the token.
                       use_proxy=not url.lower().startswith("http:"))
     try:

@@ -262,7 +262,7 @@ def key_kind(key: Any) -> str:
         return "EC " + key.curve.name
     if isinstance(key, ed25519.Ed25519PrivateKey):
         return "Ed25519"
-    return type(key).__name__
+    return type(key).__name__.replace("PrivateKey", "") or type(key).__name__
 
 
 def _basic_credentials(client_id: str, client_secret: str) -> str:

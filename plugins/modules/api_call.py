@@ -214,7 +214,7 @@ def main() -> None:
         credentials["DPoP"] = params["dpop_proof"]
     try:
         arguments = ApiArguments(params)
-        answer = send_request(arguments, credentials, params["api_ca_path"], params["api_validate_certs"], params["api_timeout"])
+        answer = send_request(arguments, credentials, params["api_ca_path"])
     except OAuth2Error as exc:
         module.fail_json(msg=str(exc), url=params["url"])
     answer["json"] = parsed_json(answer)

@@ -166,7 +166,7 @@ def api_call_cases() -> List[Case]:
         Case("headers setting DPoP", {"headers": "{'DPoP': marker_header}"}, ("headers", "DPoP")),
         # An API key with a header of the user's own after a line break: neither may be sent, nor shown.
         Case("a header value with a line break", {"headers": "{'X-Api-Key': marker_header ~ line_break ~ 'X-Injected: 1'}"},
-             ("header", "X-Api-Key")),
+             ("headers", "X-Api-Key")),
         Case("headers a list", {"headers": "['X-Api-Key: ' ~ marker_header]"}, ("headers",)),
         Case("status_code with a word", {"status_code": "[200, 'created']"}, ("status_code",)),
         Case("status_code 99", {"status_code": "[99]"}, ("status_code",)),
