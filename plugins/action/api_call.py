@@ -31,7 +31,8 @@ class ActionModule(TokenOptionsAction):
     def _run_task(self, result, args, task_vars):
         given = sorted(name for name in CREDENTIAL_ARGS if name in args)
         if given:
-            raise action_failure("%s is set by api_call from the token it obtains: remove it from the task." % " and ".join(given))
+            raise action_failure("%s %s set by api_call from the token it obtains: remove %s from the task." % (
+                " and ".join(given), "are" if len(given) > 1 else "is", "them" if len(given) > 1 else "it"))
         api_args = {name: args.pop(name) for name in API_ARGS if name in args}
         try:
             if not isinstance(api_args.get("url"), str) or not api_args["url"]:

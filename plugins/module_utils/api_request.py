@@ -64,7 +64,8 @@ def _encoded_body(body: Any, body_format: str) -> Tuple[Optional[bytes], Optiona
         return body.encode("utf-8"), content_type
     if body_format == "json":
         try:
-            return json.dumps(body).encode("utf-8"), content_type
+            # NaN and Infinity (YAML's .nan, .inf) are no JSON: an API's parser would refuse the body.
+            return json.dumps(body, allow_nan=False).encode("utf-8"), content_type
         except (TypeError, ValueError) as exc:
             raise OAuth2Error("body cannot be encoded as JSON (%s): give data made of mappings, lists, strings, numbers, booleans and null."
                               % shown(str(exc))) from None
@@ -172,7 +173,10 @@ def send_request(arguments: ApiArguments, auth_headers: Mapping[str, str], ca_pa
         with response:
             content = response.read()
             status = response.getcode()
-            headers = {name.lower(): value for name, value in response.headers.items()}
+            headers: Dict[str, str] = {}
+            for name, value in response.headers.items():
+                # Repeated headers joined, as ansible.builtin.uri does: a DPoP challenge may come beside a Bearer one.
+                headers[name.lower()] = headers[name.lower()] + ", " + value if name.lower() in headers else value
     except (ssl.SSLError, ssl.CertificateError) as exc:
         raise OAuth2Error("API %s failed TLS verification (%s): set api_ca_path to the CA that issued the API's certificate."
                           % (url, getattr(exc, "reason", None) or exc)) from None

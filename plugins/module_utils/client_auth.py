@@ -248,7 +248,7 @@ def load_private_key(pem: str, passphrase: Optional[str], name: str = "private_k
             raise OAuth2Error("%s is not a PEM private key%s: give the PEM text (-----BEGIN PRIVATE KEY-----) or its file as %s_path."
                               % (name, ", or private_key_passphrase does not open it" if with_passphrase else "", name)) from None
         if key_kind(key) not in KEY_ALGORITHMS:
-            raise OAuth2Error("%s is a %s key: use an RSA, EC (P-256, P-384, P-521) or Ed25519 key." % (name, key_kind(key)))
+            raise OAuth2Error("%s is a key of type %s: use an RSA, EC (P-256, P-384, P-521) or Ed25519 key." % (name, key_kind(key)))
         _PARSED_KEYS[digest] = key
     return _PARSED_KEYS[digest]
 

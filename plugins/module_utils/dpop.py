@@ -17,13 +17,14 @@ import json
 import re
 import time
 import uuid
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 from urllib.parse import urlsplit, urlunsplit
 
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_auth import KEY_ALGORITHMS, key_kind, load_private_key
 
 # The answer of a server that wants its nonce in the proof: the token endpoint's error, and the API's WWW-Authenticate.
 USE_DPOP_NONCE = "use_dpop_nonce"
+_QUOTED_PAIR = re.compile(r"\\(.)")
 _CHALLENGE_PARAMETER = re.compile(r'([A-Za-z_][A-Za-z0-9_-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,"]+))')
 
 
@@ -77,15 +78,24 @@ def nonce_requested(status: int, headers: Mapping[str, str], error_code: Optiona
     nonce = _header(headers, "DPoP-Nonce")
     if not nonce:
         return None
-    if error_code == USE_DPOP_NONCE or status == 401 and challenge(headers).get("error") == USE_DPOP_NONCE:
+    if error_code == USE_DPOP_NONCE or status == 401 and ("error", USE_DPOP_NONCE) in _challenge_parameters(headers):
         return nonce
     return None
 
 
 def challenge(headers: Mapping[str, str]) -> Dict[str, str]:
-    """The parameters of a WWW-Authenticate challenge (RFC 6750 section 3), such as error and error_description."""
-    return {name.lower(): quoted if quoted or not bare else bare
-            for name, quoted, bare in _CHALLENGE_PARAMETER.findall(_header(headers, "WWW-Authenticate") or "")}
+    """The parameters of a WWW-Authenticate challenge (RFC 6750 section 3), such as error and error_description; of
+    several challenges (repeated headers arrive joined with ", "), the first one's."""
+    parameters: Dict[str, str] = {}
+    for name, value in _challenge_parameters(headers):
+        parameters.setdefault(name, value)
+    return parameters
+
+
+def _challenge_parameters(headers: Mapping[str, str]) -> List[Tuple[str, str]]:
+    """Every name and value of every challenge, in order; a quoted-pair stands for the character after the backslash."""
+    return [(name.lower(), _QUOTED_PAIR.sub(r"\1", quoted) if quoted or not bare else bare)
+            for name, quoted, bare in _CHALLENGE_PARAMETER.findall(_header(headers, "WWW-Authenticate") or "")]
 
 
 def _header(headers: Mapping[str, str], name: str) -> Optional[str]:
