@@ -53,7 +53,8 @@ def run_action(provider, args, answers=(OK,), check_mode=False, token_type="Bear
 @pytest.mark.parametrize("args, message", [
     ({"url": URL, "authorization": "Bearer mine"}, r"^authorization is set by api_call from the token it obtains: remove it from the task\.$"),
     ({"url": URL, "dpop_proof": "proof"}, r"^dpop_proof is set by api_call from the token it obtains"),
-    ({"url": URL, "authorization": "Bearer mine", "dpop_proof": "proof"}, r"^authorization and dpop_proof are set by api_call from the token it obtains: remove them from the task\.$"),
+    ({"url": URL, "authorization": "Bearer mine", "dpop_proof": "proof"},
+     r"^authorization and dpop_proof are set by api_call from the token it obtains: remove them from the task\.$"),
     ({"url": "http://example.com/api"}, r"^url http://example\.com/api uses plain http"),
     ({}, r"^url is required: give the API's https:// URL\.$"),
     ({"url": URL, "method": "GET THINGS"}, r"^method GET THINGS is not an HTTP method"),
