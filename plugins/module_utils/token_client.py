@@ -104,6 +104,9 @@ class TokenClient:
         self.dpop_key = None
         if result["token_type"] == "DPoP":
             self.dpop_key = self._dpop_key(generated_key)
+        elif self.options.dpop:
+            self._warnings.append("dpop is true, but the provider issued a %s token, which is not bound to the DPoP key: whoever copies "
+                                  "it can use it. Turn DPoP on for this client at the provider." % result["token_type"])
         # Fresh or cached, every token handed out is masked wherever ansible-core displays it; variables keep it whole.
         mask_in_output((result["access_token"], result["authorization"], generated_key))
         return result

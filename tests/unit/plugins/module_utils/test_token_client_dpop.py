@@ -66,10 +66,12 @@ def test_the_token_request_carries_a_proof_and_a_dpop_token_is_presented_as_one(
 
 
 def test_a_provider_that_issues_bearer_tokens_despite_the_proof_gives_a_bearer_token_without_a_key(provider, tmp_path):
+    """Used as what it is, with a warning: the user asked for a sender-constrained token and did not get one."""
     issue(provider, token_type="Bearer")
     tokens = client(provider, tmp_path)
     assert tokens.get_token()["authorization"] == "Bearer tok-1"
     assert tokens.dpop_key is None
+    assert [warning for warning in tokens.warnings if "dpop is true, but the provider issued a Bearer token" in warning]
 
 
 def test_without_dpop_a_dpop_token_is_refused_and_not_cached(provider, tmp_path):
