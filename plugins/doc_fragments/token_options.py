@@ -201,7 +201,8 @@ options:
         the user with mode 0700, and its parents must be changeable only by root and the user (sticky directories such
         as C(/tmp) are fine); otherwise the cache is not used (with one warning) and tokens are requested normally.
       - The per-user key is kept beside it as C(<cache_dir>.key).
-      - Defaults to C(~/.ansible/oauth2_client_credentials/cache) of the user the plugin runs as.
+      - Defaults to C(oauth2_client_credentials/cache) in Ansible's home directory, C(ANSIBLE_HOME) (from the environment, or
+        on the controller also from C(ansible.cfg)), else C(~/.ansible), of the user the plugin runs as.
       - C(~) is expanded where the plugin or module runs, for the user it runs as, like the default.
     type: str
   refresh_margin:

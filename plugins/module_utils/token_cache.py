@@ -37,7 +37,8 @@ import struct
 import time
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
-DEFAULT_CACHE_DIR = "~/.ansible/oauth2_client_credentials/cache"
+# Under ANSIBLE_HOME, as Ansible keeps its own state; on the controller the front ends also honour ansible.cfg's home.
+CACHE_SUBDIRECTORY = os.path.join("oauth2_client_credentials", "cache")
 MAX_REFRESH_MARGIN = 60
 REFRESH_FRACTION = 0.1
 LOCK_POLL_SECONDS = 0.02
@@ -49,6 +50,11 @@ KEY_BYTES = 32
 KEY_SUFFIX = ".key"
 LOCK_SUFFIX = ".lock"
 ENTRY_NAME = re.compile(r"[0-9a-f]{64}\Z")
+
+
+def default_cache_dir(ansible_home: Optional[str]) -> str:
+    """<ANSIBLE_HOME>/oauth2_client_credentials/cache, ~/.ansible being Ansible's own default home."""
+    return os.path.join(os.path.expanduser(ansible_home or "~/.ansible"), CACHE_SUBDIRECTORY)
 
 
 def refresh_margin(expires_in: Optional[int], configured: Optional[float]) -> float:
@@ -87,7 +93,7 @@ class TokenCache:
     """A directory of encrypted entries shared by every process of the user."""
 
     def __init__(self, directory: Optional[str] = None, clock: Callable[[], float] = time.time) -> None:
-        self.directory = os.path.expanduser(directory or DEFAULT_CACHE_DIR)
+        self.directory = os.path.expanduser(directory or default_cache_dir(os.environ.get("ANSIBLE_HOME")))
         self.warnings: List[str] = []
         self._clock = clock
         self._prepared = False

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import importlib.util
 import time
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_auth import ClientAuth, client_auth_for
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import ClientOptions, TokenExpectations
@@ -62,6 +62,8 @@ class TokenClient:
         self._warnings: List[str] = []
         self._documents: Dict[str, Dict[str, Any]] = {}
         self._dpop_keys: List["DpopKey"] = []
+        self._events: List[str] = []
+        self._endpoint: Optional[str] = None
         # The key the token last handed out is bound to (token_type DPoP), for the proofs of API requests; else None.
         self.dpop_key: Optional["DpopKey"] = None
         # Whether the token last handed out came from the cache, so a refusal of it may be worth one fresh token.
@@ -75,7 +77,7 @@ class TokenClient:
     @property
     def debug(self) -> List[str]:
         """What happened on the way, such as each retry, for the front end to show at -vvv; never a secret."""
-        return self._given_transport.debug if self._given_transport is not None else []
+        return (self._given_transport.debug if self._given_transport is not None else []) + self._events
 
     def get_token(self, rejected: Optional[str] = None) -> Dict[str, Any]:
         """A token with more than its refresh margin left: from the cache if there is one, else a new one.
@@ -98,6 +100,7 @@ class TokenClient:
             discard = (lambda cached: cached.get("access_token") == rejected) if rejected else None
             result = self._cache.get_or_fetch(keys, "token", fetch, self.options.refresh_margin, deadline, discard)
         self.from_cache = not fetched
+        self._events.append(self._provenance(result))
         result = dict(result)
         # A generated DPoP key travels with its token in the cache, and never further than this client.
         generated_key = result.pop("dpop_key", None)
@@ -110,6 +113,17 @@ class TokenClient:
         # Fresh or cached, every token handed out is masked wherever ansible-core displays it; variables keep it whole.
         mask_in_output((result["access_token"], result["authorization"], generated_key))
         return result
+
+    def _provenance(self, result: Mapping[str, Any]) -> str:
+        """Where a token came from and until when, for -vvv: the first thing to look at when a call fails; never the token."""
+        expires_at = result.get("expires_at")
+        expiry = "expires %s (in %d s)" % (time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expires_at)), expires_at - self._clock()) \
+            if isinstance(expires_at, int) else "expiry unknown, so not cached"
+        if self.from_cache:
+            endpoint = self.options.token_url or "the token endpoint of issuer %s" % self.options.issuer
+            return ("Token for client_id %s from the token cache (%s), %s; a cached token exercised no TLS setting or credential: a wrong "
+                    "ca_path or secret shows when it is renewed, or at once with cache=false." % (self.options.client_id, endpoint, expiry))
+        return "Token for client_id %s obtained from the token endpoint %s, %s." % (self.options.client_id, self._endpoint, expiry)
 
     def fetch_token(self, deadline: Optional[float] = None) -> Dict[str, Any]:
         """Ask the provider for a new token; any failure surfaces as OAuth2Error with secrets blanked out.
@@ -129,7 +143,7 @@ class TokenClient:
         if deadline is None:
             deadline = time.monotonic() + self.options.time_bound
         try:
-            endpoint = self.token_endpoint(deadline)
+            endpoint = self._endpoint = self.token_endpoint(deadline)
             # A key of the user's own, or a new one for this token, which the cache then keeps with it.
             key = (self._dpop_key(None) if self.options.dpop_private_key else self._generated_dpop_key()) if self.options.dpop else None
             # Lifetimes count from before the request: the provider's clock started no earlier.

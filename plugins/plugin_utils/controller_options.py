@@ -22,6 +22,7 @@ from ansible.parsing.vault import is_encrypted_file
 
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import OPTION_NAMES
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_cache import default_cache_dir
 
 # Relative paths of these options are searched like files/ of the play or role, on the controller.
 SEARCHED_PATHS = ("ca_path", "client_cert", "client_key", "private_key_path", "dpop_private_key_path")
@@ -69,9 +70,11 @@ def resolve_options(
     loader: Any,
     find_file: Callable[[str], Optional[str]],
     names: Iterable[str] = OPTION_NAMES,
+    used_here: bool = True,
 ) -> ResolvedOptions:
     """The plugin's options by precedence: direct, then variable / environment / ansible.cfg, then
-    credentials_file, then default, each resolved and type-checked once by Ansible's config manager."""
+    credentials_file, then default, each resolved and type-checked once by Ansible's config manager.
+    used_here: the token is requested on the controller, not by a module on another host."""
     names = tuple(names)
     unknown = sorted(set(direct) - set(names))
     if unknown:
@@ -106,6 +109,9 @@ def resolve_options(
         if resolved.values.get(path_option) and not resolved.values.get(key_option):
             resolved.values[key_option] = _decrypted_text(loader, path_option, resolved.values[path_option])
             resolved.origins[key_option] = "%s %s" % (path_option, resolved.values[path_option])
+    if used_here and not resolved.values.get("cache_dir"):
+        # Read here, where ansible.cfg's home is known; a module on another host keeps that host's default.
+        resolved.values["cache_dir"] = default_cache_dir(C.config.get_config_value("ANSIBLE_HOME"))
     client_key = resolved.values.get("client_key")
     if client_key and not resolved.values.get("client_key_content") and _vault_encrypted(client_key):
         # Decrypted here and handed on as the no_log client_key_content; an unencrypted key stays a path, read where the token is requested.

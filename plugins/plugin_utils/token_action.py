@@ -47,7 +47,7 @@ class TokenOptionsAction(ActionBase):
         """The task's token options by precedence, checked; local_files is false when the module reads the files where it runs."""
         try:
             options_plugin = lookup_loader.get(OPTIONS_PLUGIN, loader=self._loader, templar=self._templar)
-            options = resolve_options(options_plugin, task_vars, args, self._templar, self._loader, self._find_file)
+            options = resolve_options(options_plugin, task_vars, args, self._templar, self._loader, self._find_file, used_here=local_files)
             client_options = ClientOptions.from_mapping(options.values, local_files=local_files)
         except OAuth2Error as exc:
             raise action_failure(str(exc)) from None

@@ -174,3 +174,22 @@ def test_a_cached_token_goes_only_to_a_request_as_strict_as_the_one_that_obtaine
     assert ansible.provider.token_requests() == 3, "one for each cached token, none for the requests that fail"
     assert "Traceback" not in run.output
     ansible.assert_no_secrets(run, "right-passphrase", "wrong-passphrase")
+
+
+def test_the_cache_lives_in_ansible_home_and_vvv_says_where_each_token_came_from(ansible):
+    """ansible.cfg's home moves Ansible's state, the token cache with it; -vvv tells a cached token from a new one."""
+    configure(ansible)
+    home = ansible.directory / "ansible-home"
+    ansible.write("ansible.cfg", "[defaults]\nhome = %s\n" % home)
+    del ansible.env["ANSIBLE_HOME"]
+    run = ansible.playbook(LOOKUP_TWICE, "-i", "inventory.ini", "--forks", "5", "-vvv")
+    assert run.returncode == 0, run.output
+    lines = re.findall(r"^Token for client_id (\S+) (obtained from|from) the token (?:endpoint |cache \()(\S+?)\)?[,.] (.*)$", run.output, re.M)
+    assert len(lines) == 40, run.output
+    assert [line[1] for line in lines].count("obtained from") == 1 == ansible.provider.token_requests()
+    assert {(line[0], line[2]) for line in lines} == {(ansible.provider.clients["basic"]["client_id"], ansible.provider.token_url)}
+    assert all(re.match(r"expires \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(in \d+ s\)", line[3]) for line in lines)
+    assert "a cached token exercised no TLS setting or credential" in run.output
+    assert list((home / "oauth2_client_credentials" / "cache").iterdir()), "the cache is under ansible.cfg's home"
+    assert not (ansible.directory / ".ansible" / "oauth2_client_credentials").exists()
+    assert run.tokens() == set()
