@@ -215,7 +215,7 @@ def _decrypted_text(loader: Any, name: str, path: str) -> str:
     try:
         real = loader.get_real_file(os.path.expanduser(path), decrypt=True)
     except AnsibleError as exc:
-        raise OAuth2Error(_load_failure(name, path, exc)) from None
+        raise OAuth2Error(_load_failure(name, path, exc, loader)) from None
     try:
         with open(real, encoding="utf-8") as handle:
             return handle.read()
@@ -236,7 +236,7 @@ def load_credentials_file(loader: Any, found: str, known: Iterable[str]) -> Dict
     try:
         content = loader.load(text, found, show_content=False)
     except AnsibleError as exc:
-        raise OAuth2Error(_load_failure("credentials_file", found, exc)) from None
+        raise OAuth2Error(_load_failure("credentials_file", found, exc, loader)) from None
     if not isinstance(content, dict):
         raise OAuth2Error("credentials_file %s must hold a mapping with client_id and client_secret." % found)
     allowed = set(known) - {"credentials_file"}
@@ -246,11 +246,20 @@ def load_credentials_file(loader: Any, found: str, known: Iterable[str]) -> Dict
     return dict(content)
 
 
-def _load_failure(name: str, path: str, exc: AnsibleError) -> str:
+def _vault_secrets(loader: Any) -> list:
+    """The vault passwords the run was given, if the loader tells."""
+    vault = getattr(loader, "_vault", None)
+    return list(getattr(vault, "secrets", None) or ())
+
+
+def _load_failure(name: str, path: str, exc: AnsibleError, loader: Any) -> str:
     text = str(getattr(exc, "message", "") or exc)
     if "vault" in text.lower() and ("secret" in text.lower() or "password" in text.lower()):
+        if _vault_secrets(loader):
+            return ("%s %s is vault-encrypted, and none of the vault passwords given opens it: check that --vault-password-file or "
+                    "--vault-id names the password it was encrypted with (ansible-vault view %s tells)." % (name, path, path))
         return (
-            "%s %s is vault-encrypted but no matching vault password was given: "
+            "%s %s is vault-encrypted but no vault password was given: "
             "run with --vault-password-file, --vault-id or --ask-vault-pass." % (name, path)
         )
     return "%s %s could not be read as %s: %s" % (

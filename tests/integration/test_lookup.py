@@ -127,7 +127,7 @@ def test_vault_encrypted_credentials_file(ansible):
 
     without_password = ansible.playbook(playbook, vault=False)
     assert without_password.returncode != 0
-    assert "creds.yml is vault-encrypted but no matching vault password was given" in without_password.output
+    assert "creds.yml is vault-encrypted but no vault password was given" in without_password.output
     assert "Traceback" not in without_password.output
 
 

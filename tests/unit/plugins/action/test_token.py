@@ -170,7 +170,7 @@ def test_an_unencrypted_client_key_stays_a_path_read_where_the_module_runs(tmp_p
 
 def test_a_vault_encrypted_client_key_without_the_vault_password_is_one_line(tmp_path):
     args = mtls_args(tmp_path, encrypted=True)
-    with pytest.raises(AnsibleActionFail, match=r"^client_key %s is vault-encrypted but no matching vault password was given"
+    with pytest.raises(AnsibleActionFail, match=r"^client_key %s is vault-encrypted but no vault password was given"
                                                 % re.escape(args["client_key"])):
         run_action(args)
 

@@ -113,13 +113,13 @@ def test_values_given_directly_win_over_the_file(token_endpoint, tmp_path):
 
 def test_missing_vault_password_is_one_clear_error(tmp_path):
     path = write_credentials(tmp_path / "creds.yml", {"client_id": "x", "client_secret": SECRET}, VAULT_PASSWORD)
-    with pytest.raises(AnsibleError, match=r"is vault-encrypted but no matching vault password was given: run with --vault-password-file"):
+    with pytest.raises(AnsibleError, match=r"is vault-encrypted but no vault password was given: run with --vault-password-file"):
         run_lookup(credentials_file=path, token_url="https://idp.example.com/token")
 
 
 def test_wrong_vault_password(tmp_path):
     path = write_credentials(tmp_path / "creds.yml", {"client_id": "x", "client_secret": SECRET}, VAULT_PASSWORD)
-    with pytest.raises(AnsibleError, match=r"is vault-encrypted but no matching vault password was given"):
+    with pytest.raises(AnsibleError, match=r"is vault-encrypted, and none of the vault passwords given opens it: check that --vault-password-file"):
         run_lookup(vault_password=b"wrong", credentials_file=path, token_url="https://idp.example.com/token")
 
 
