@@ -122,7 +122,7 @@ _raw:
       type: str
     claims:
       description:
-        - The token's JWT payload. Verified when RV(_raw.claims_verified) is true; otherwise decoded WITHOUT verifying its
+        - The token's JWT payload. Verified when RV(_raw[].claims_verified) is true; otherwise decoded WITHOUT verifying its
           signature, informational only. Empty for opaque tokens.
       type: dict
     claims_verified:
