@@ -10,13 +10,16 @@ An example is a code block preceded by an RST comment that says what to do with 
   .. example: awx-job <name> [args]  save as <name>, run it with only the AWX credential type's injections
   .. example: same-as-injectors  must equal the shipped AWX credential type's injectors
   .. example: execution-environment  installs the collection's tarball (or names it); it ships the requirements it relies on
-  .. example: same-as-readme-install  must equal the README's install lines
+  .. example: same-as-readme-install  must equal the README's install lines, which a test below runs on a copy of the checkout
   .. example: recipe             ansible-playbook --syntax-check, and every option it uses is one the collection has
   .. example: parse-only         valid YAML (needs a system the tests do not have; the guide says so)
 
 Before running, https://idp.example.com becomes the test provider's issuer, https://api.example.com/v1/whoami its
 API and deploy-bot its client id; CLIENT_SECRET and VAULT_PASSWORD are in the environment, and the provider's CA is
 the trust store (REQUESTS_CA_BUNDLE, SSL_CERT_FILE), as a system's own CAs would be for a public provider.
+
+The README is held to the same: its install lines are run on a copy of the checkout, and its first task, the
+api_call play, then runs as written against the collection they installed.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -41,6 +45,7 @@ LOOKUP_CALL = re.compile(r"lookup\(\s*'oauth2\.client_credentials\.token'(?P<arg
 GALAXY_INSTALL = "ansible-galaxy collection install oauth2.client_credentials"
 INSTALL = re.compile(r"ansible-galaxy collection install (?:--force |-p \S+ )*(?P<source>\S+)")
 SHIPPED_REQUIREMENTS = "ansible_collections/oauth2/client_credentials/requirements.txt"
+FAIL_ON_DEPRECATION = os.environ.get("OAUTH2_TEST_FAIL_ON_DEPRECATION") == "1"
 
 
 class Example(NamedTuple):
@@ -263,6 +268,78 @@ def test_the_examples_of_each_guide(ansible, guide):
         bash("ansible-playbook --syntax-check " + " ".join(path.name for path in recipes), guide + " recipes")
     assert ran or recipes, "a guide with nothing run or checked"
     ansible.assert_no_secrets(Run("".join(outputs)))
+
+
+# What the README's first task leaves to the reader: their provider's issuer, their API, their client id.
+README_PLACEHOLDERS = ("https://<subdomain>.onelogin.com/oidc/2", "https://api.example.com/v1/things", "0oa1example")
+JWT = re.compile(r"eyJ[\w-]+\.eyJ[\w-]+\.")
+
+
+def copy_of_the_checkout(destination: Path) -> Path:
+    """What a clone of the repository holds: tracked files and new ones not ignored, none of the build output."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                            capture_output=True, check=True).stdout.decode().split("\0")
+    for name in filter(None, listed):
+        if (ROOT / name).is_file():  # a tracked file deleted in the working tree is listed too
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, destination / name)
+    return destination
+
+
+def vars_file_from_comment(play: str, encrypt_string) -> tuple:
+    """The variables file that the play's leading comment shows (its name, then its lines indented under it), with
+    each value it shows as !vault encrypted for real."""
+    lines = play.splitlines()
+    comment = lines[:next(number for number, line in enumerate(lines) if not line.startswith("#"))]
+    name = comment[0].lstrip("# ").split(",")[0]
+    shown, vaulted = [], None
+    for line in (line[len("#   "):] for line in comment[1:] if line.startswith("#   ")):
+        if vaulted and line.startswith(" "):
+            continue
+        found = re.match(r"^(\w+): !vault \|$", line)
+        vaulted = found.group(1) if found else None
+        shown.append(encrypt_string(vaulted).rstrip("\n") if vaulted else line)
+    return name, "\n".join(shown) + "\n"
+
+
+def test_the_readme_installs_from_a_checkout_and_its_first_task_calls_the_api(ansible):
+    """The README's install lines run on a copy of the checkout into ~/.ansible/collections (PIP_NO_INDEX: the
+    requirements are already met here, and pip must neither download nor change anything), then its first task, the
+    api_call play, runs as written on two hosts of group app against the collection they installed. Only the placeholders
+    are replaced, the variables file is made as its comment says, and the vault password comes from a file, not a prompt."""
+    provider, basic = ansible.provider, ansible.provider.clients["basic"]
+    env = {name: value for name, value in ansible.env.items() if name != "ANSIBLE_COLLECTIONS_PATH"}
+    env.update(PATH=str(BIN) + os.pathsep + os.environ.get("PATH", ""), PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1",
+               REQUESTS_CA_BUNDLE=str(provider.ca_path), SSL_CERT_FILE=str(provider.ca_path))
+
+    def bash(script: str, cwd: Path) -> str:
+        result = subprocess.run(["bash", "-e", "-c", script], cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False)
+        assert result.returncode == 0, "%s failed:\n%s%s" % (script, result.stdout, result.stderr)
+        return result.stdout + result.stderr
+
+    installed = bash(readme_block("## Install", "sh"), copy_of_the_checkout(ansible.directory / "oauth2.client_credentials"))
+    collection = Path(env["HOME"]) / ".ansible/collections/ansible_collections/oauth2/client_credentials"
+    assert (collection / "MANIFEST.json").is_file() and (collection / "requirements.txt").is_file(), installed
+
+    play = readme_block("## Call an API", "yaml")
+    substitutions = dict(zip(README_PLACEHOLDERS, (provider.issuer, provider.api_url, basic["client_id"])))
+    assert all(placeholder in play for placeholder in substitutions), "the README's first task still has these placeholders"
+
+    def real(text: str) -> str:
+        for placeholder, value in substitutions.items():
+            text = text.replace(placeholder, value)
+        return text
+
+    name, variables = vars_file_from_comment(play, lambda variable: ansible.encrypt_string(basic["client_secret"], variable))
+    ansible.write(name, real(variables))
+    ansible.write("call.yml", real(play))
+    ansible.write("inventory", "[app]\nweb1 ansible_connection=local\nweb2 ansible_connection=local\n")
+    output = bash("ansible-playbook -i inventory call.yml --vault-password-file " + ansible.vault_password_file.name, ansible.directory)
+    assert provider.token_requests() == 1, output
+    assert provider.api_stats()["calls"] == 2, output
+    assert output.count('"client_id": "%s"' % basic["client_id"]) == 2, "each host shows the API's answer:\n" + output
+    assert not JWT.search(output) and "[DEPRECATION WARNING]" not in (output if FAIL_ON_DEPRECATION else "")
+    ansible.assert_no_secrets(Run(installed + output))
 
 
 class Run(NamedTuple):
