@@ -64,6 +64,7 @@ EXAMPLES = r"""
       Authorization: "{{ lookup('oauth2.client_credentials.token', output='header',
                           issuer='https://example.onelogin.com/oidc/2',
                           client_id=vault_client_id, client_secret=vault_client_secret, scope=['read']) }}"
+  no_log: true  # uri shows its arguments, the token included, at -vvv; oauth2.client_credentials.api_call never does
 
 - name: Auth0 wants an audience, and the token endpoint directly
   ansible.builtin.set_fact:
@@ -92,6 +93,7 @@ EXAMPLES = r"""
     url: https://api.example.com/v1/things
     headers:
       Authorization: "{{ lookup('oauth2.client_credentials.token', output='header') }}"
+  no_log: true
 """
 
 RETURN = r"""
@@ -122,7 +124,7 @@ _raw:
       type: str
     claims:
       description:
-        - The token's JWT payload. Verified when RV(_raw.claims_verified) is true; otherwise decoded WITHOUT verifying its
+        - The token's JWT payload. Verified when RV(_raw[].claims_verified) is true; otherwise decoded WITHOUT verifying its
           signature, informational only. Empty for opaque tokens.
       type: dict
     claims_verified:

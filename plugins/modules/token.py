@@ -79,6 +79,7 @@ EXAMPLES = r"""
     url: https://api.example.com/v1/things
     headers:
       Authorization: "{{ ansible_facts.oauth2_token.authorization }}"
+  no_log: true  # uri shows its arguments, the token included, at -vvv
 
 - name: One token request for the whole play, made on the controller, as a fact on every host
   oauth2.client_credentials.token:

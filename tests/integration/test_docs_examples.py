@@ -9,13 +9,17 @@ An example is a code block preceded by an RST comment that says what to do with 
   .. example: gitlab-ci          run the job's script with its variables and a File-type VAULT_PASSWORD_FILE
   .. example: awx-job <name> [args]  save as <name>, run it with only the AWX credential type's injections
   .. example: same-as-injectors  must equal the shipped AWX credential type's injectors
-  .. example: execution-environment  names the collection; the collection ships the requirements it relies on
+  .. example: execution-environment  installs the collection's tarball (or names it); it ships the requirements it relies on
+  .. example: same-as-readme-install  must equal the README's install lines, which a test below runs on a copy of the checkout
   .. example: recipe             ansible-playbook --syntax-check, and every option it uses is one the collection has
   .. example: parse-only         valid YAML (needs a system the tests do not have; the guide says so)
 
 Before running, https://idp.example.com becomes the test provider's issuer, https://api.example.com/v1/whoami its
 API and deploy-bot its client id; CLIENT_SECRET and VAULT_PASSWORD are in the environment, and the provider's CA is
 the trust store (REQUESTS_CA_BUNDLE, SSL_CERT_FILE), as a system's own CAs would be for a public provider.
+
+The README is held to the same: its install lines are run on a copy of the checkout, and its first task, the
+api_call play, then runs as written against the collection they installed.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -37,6 +42,10 @@ DOCSITE = ROOT / "docs" / "docsite"
 BIN = Path(sys.executable).parent
 LABEL = ".. _ansible_collections.oauth2.client_credentials.docsite.%s:"
 LOOKUP_CALL = re.compile(r"lookup\(\s*'oauth2\.client_credentials\.token'(?P<args>[^)]*)\)")
+GALAXY_INSTALL = "ansible-galaxy collection install oauth2.client_credentials"
+INSTALL = re.compile(r"ansible-galaxy collection install (?:--force |-p \S+ )*(?P<source>\S+)")
+SHIPPED_REQUIREMENTS = "ansible_collections/oauth2/client_credentials/requirements.txt"
+FAIL_ON_DEPRECATION = os.environ.get("OAUTH2_TEST_FAIL_ON_DEPRECATION") == "1"
 
 
 class Example(NamedTuple):
@@ -66,6 +75,49 @@ def examples(path: Path) -> Iterator[Example]:
             body.append(following)
         yield Example(number + 1, marker, block.group(1), textwrap.dedent("\n".join(body)).strip("\n") + "\n")
         marker = None
+
+
+def readme_block(heading: str, language: str) -> str:
+    """The first code block of the language in the README section under heading."""
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("\n%s\n" % heading):]
+    found = re.search(r"^```%s\n(.*?)^```$" % re.escape(language), section, re.M | re.S)
+    assert found, "README.md has no %s block under %s" % (language, heading)
+    return found.group(1)
+
+
+def check_install(commands: List[str], text: str, collections: Path, where: str) -> None:
+    """A job installs the collection the way that works before it is published (its tarball, or its git repository),
+    names the Galaxy command only as what will work once it is, and installs the Python packages from the
+    requirements.txt that the installed collection ships."""
+    commands = [line for line in commands if not line.lstrip().startswith("#")]
+    sources = [found.group("source") for line in commands for found in INSTALL.finditer(line)]
+    assert sources, where + " installs no collection"
+    for source in sources:
+        assert re.fullmatch(r"\S*oauth2-client_credentials-\S*\.tar\.gz|git\+\S+", source), \
+            "%s installs %s, which cannot work before the collection is published" % (where, source)
+    assert GALAXY_INSTALL in text, where + " says what will work once the collection is published"
+    requirements = [found.group(1) for line in commands for found in re.finditer(r"pip install -r (\S+)", line)]
+    assert requirements and all(path.endswith(SHIPPED_REQUIREMENTS) for path in requirements), \
+        where + " installs the Python packages from the installed collection's requirements.txt"
+    assert (collections / SHIPPED_REQUIREMENTS).is_file(), "the installed collection ships requirements.txt"
+
+
+def check_execution_environment(definition: dict, where: str) -> None:
+    """The collection's tarball of galaxy.yml's version, copied into the build context and installed from there
+    the way tests/ee/execution-environment.yml does it, or (once published) the collection's name."""
+    assert definition["version"] == 3
+    ours = [c for c in definition["dependencies"]["galaxy"]["collections"]
+            if c["name"] == "oauth2.client_credentials" or "oauth2-client_credentials-" in c["name"]]
+    assert len(ours) == 1, where + " installs the collection once"
+    if ours[0]["name"] == "oauth2.client_credentials":
+        return
+    tarball = "oauth2-client_credentials-%s.tar.gz" % yaml.safe_load((ROOT / "galaxy.yml").read_text())["version"]
+    assert ours[0].get("type") == "file" and Path(ours[0]["name"]).name == tarball, where + " installs " + tarball
+    copied = [entry["dest"] for entry in definition.get("additional_build_files", []) if Path(entry["src"]).name == tarball]
+    assert len(copied) == 1, where + " copies %s into the build context" % tarball
+    assert ours[0]["name"] == "/build/%s/%s" % (copied[0], tarball)
+    assert "COPY _build/{0}/ /build/{0}/".format(copied[0]) in definition["additional_build_steps"]["prepend_galaxy"]
 
 
 def guides() -> List[str]:
@@ -172,7 +224,8 @@ def test_the_examples_of_each_guide(ansible, guide):
             workflow = yaml.safe_load(example.text)
             steps = workflow["jobs"]["deploy"]["steps"]
             assert all("uses" in step or "run" in step for step in steps)
-            assert "oauth2.client_credentials" in " ".join(step.get("run", "") for step in steps)
+            check_install("\n".join(step.get("run", "") for step in steps).splitlines(), example.text,
+                          Path(ansible.env["ANSIBLE_COLLECTIONS_PATH"]), where)
             fill = {"secrets.OAUTH2_CLIENT_SECRET": basic["client_secret"], "vars.OAUTH2_CLIENT_ID": basic["client_id"]}
             deploy = next(step for step in steps if step.get("name") == "Deploy")
             step_env = {name: re.sub(r"\$\{\{\s*([\w.]+)\s*\}\}", lambda m: fill[m.group(1)], real(str(value)))
@@ -181,7 +234,7 @@ def test_the_examples_of_each_guide(ansible, guide):
             ran += 1
         elif kind == "gitlab-ci":
             job = yaml.safe_load(example.text)["deploy"]
-            assert "oauth2.client_credentials" in " ".join(job["before_script"])
+            check_install(job["before_script"], example.text, Path(ansible.env["ANSIBLE_COLLECTIONS_PATH"]), where)
             password_file = ansible.write("gitlab-file-variable", ansible.vault_password + "\n")
             job_env = {name: real(str(value)) for name, value in job["variables"].items()}
             bash("\n".join(real(line) for line in job["script"]), where, dict(job_env, VAULT_PASSWORD_FILE=str(password_file)))
@@ -199,11 +252,11 @@ def test_the_examples_of_each_guide(ansible, guide):
             shipped = load_awx_injection().load_credential_type()["injectors"]
             assert yaml.safe_load(example.text)["injectors"] == shipped, where + " differs from the shipped credential type"
         elif kind == "execution-environment":
-            definition = yaml.safe_load(example.text)
-            assert definition["version"] == 3
-            assert "oauth2.client_credentials" in [c["name"] for c in definition["dependencies"]["galaxy"]["collections"]]
+            check_execution_environment(yaml.safe_load(example.text), where)
             requirements = (ROOT / "requirements.txt").read_text()
             assert all(name in requirements for name in ("requests", "urllib3", "PyJWT[crypto]"))
+        elif kind == "same-as-readme-install":
+            assert example.text == readme_block("## Install", "sh"), where + " differs from the README's install lines"
         elif kind == "recipe":
             assert check_options(yaml.safe_load(example.text), where) > 0, where + " uses no option of the collection"
             recipes.append(ansible.write("recipe-%d.yml" % example.line, example.text))
@@ -215,6 +268,78 @@ def test_the_examples_of_each_guide(ansible, guide):
         bash("ansible-playbook --syntax-check " + " ".join(path.name for path in recipes), guide + " recipes")
     assert ran or recipes, "a guide with nothing run or checked"
     ansible.assert_no_secrets(Run("".join(outputs)))
+
+
+# What the README's first task leaves to the reader: their provider's issuer, their API, their client id.
+README_PLACEHOLDERS = ("https://<subdomain>.onelogin.com/oidc/2", "https://api.example.com/v1/things", "0oa1example")
+JWT = re.compile(r"eyJ[\w-]+\.eyJ[\w-]+\.")
+
+
+def copy_of_the_checkout(destination: Path) -> Path:
+    """What a clone of the repository holds: tracked files and new ones not ignored, none of the build output."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                            capture_output=True, check=True).stdout.decode().split("\0")
+    for name in filter(None, listed):
+        if (ROOT / name).is_file():  # a tracked file deleted in the working tree is listed too
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, destination / name)
+    return destination
+
+
+def vars_file_from_comment(play: str, encrypt_string) -> tuple:
+    """The variables file that the play's leading comment shows (its name, then its lines indented under it), with
+    each value it shows as !vault encrypted for real."""
+    lines = play.splitlines()
+    comment = lines[:next(number for number, line in enumerate(lines) if not line.startswith("#"))]
+    name = comment[0].lstrip("# ").split(",")[0]
+    shown, vaulted = [], None
+    for line in (line[len("#   "):] for line in comment[1:] if line.startswith("#   ")):
+        if vaulted and line.startswith(" "):
+            continue
+        found = re.match(r"^(\w+): !vault \|$", line)
+        vaulted = found.group(1) if found else None
+        shown.append(encrypt_string(vaulted).rstrip("\n") if vaulted else line)
+    return name, "\n".join(shown) + "\n"
+
+
+def test_the_readme_installs_from_a_checkout_and_its_first_task_calls_the_api(ansible):
+    """The README's install lines run on a copy of the checkout into ~/.ansible/collections (PIP_NO_INDEX: the
+    requirements are already met here, and pip must neither download nor change anything), then its first task, the
+    api_call play, runs as written on two hosts of group app against the collection they installed. Only the placeholders
+    are replaced, the variables file is made as its comment says, and the vault password comes from a file, not a prompt."""
+    provider, basic = ansible.provider, ansible.provider.clients["basic"]
+    env = {name: value for name, value in ansible.env.items() if name != "ANSIBLE_COLLECTIONS_PATH"}
+    env.update(PATH=str(BIN) + os.pathsep + os.environ.get("PATH", ""), PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1",
+               REQUESTS_CA_BUNDLE=str(provider.ca_path), SSL_CERT_FILE=str(provider.ca_path))
+
+    def bash(script: str, cwd: Path) -> str:
+        result = subprocess.run(["bash", "-e", "-c", script], cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False)
+        assert result.returncode == 0, "%s failed:\n%s%s" % (script, result.stdout, result.stderr)
+        return result.stdout + result.stderr
+
+    installed = bash(readme_block("## Install", "sh"), copy_of_the_checkout(ansible.directory / "oauth2.client_credentials"))
+    collection = Path(env["HOME"]) / ".ansible/collections/ansible_collections/oauth2/client_credentials"
+    assert (collection / "MANIFEST.json").is_file() and (collection / "requirements.txt").is_file(), installed
+
+    play = readme_block("## Call an API", "yaml")
+    substitutions = dict(zip(README_PLACEHOLDERS, (provider.issuer, provider.api_url, basic["client_id"])))
+    assert all(placeholder in play for placeholder in substitutions), "the README's first task still has these placeholders"
+
+    def real(text: str) -> str:
+        for placeholder, value in substitutions.items():
+            text = text.replace(placeholder, value)
+        return text
+
+    name, variables = vars_file_from_comment(play, lambda variable: ansible.encrypt_string(basic["client_secret"], variable))
+    ansible.write(name, real(variables))
+    ansible.write("call.yml", real(play))
+    ansible.write("inventory", "[app]\nweb1 ansible_connection=local\nweb2 ansible_connection=local\n")
+    output = bash("ansible-playbook -i inventory call.yml --vault-password-file " + ansible.vault_password_file.name, ansible.directory)
+    assert provider.token_requests() == 1, output
+    assert provider.api_stats()["calls"] == 2, output
+    assert output.count('"client_id": "%s"' % basic["client_id"]) == 2, "each host shows the API's answer:\n" + output
+    assert not JWT.search(output) and "[DEPRECATION WARNING]" not in (output if FAIL_ON_DEPRECATION else "")
+    ansible.assert_no_secrets(Run(installed + output))
 
 
 class Run(NamedTuple):
