@@ -28,6 +28,9 @@ display = Display()
 
 
 class ActionModule(TokenOptionsAction):
+    MODULE = MODULE
+    OWN_ARGS = API_ARGS
+
     def _run_task(self, result, args, task_vars):
         given = sorted(name for name in CREDENTIAL_ARGS if name in args)
         if given:

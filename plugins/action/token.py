@@ -24,6 +24,9 @@ display = Display()
 
 
 class ActionModule(TokenOptionsAction):
+    MODULE = MODULE
+    OWN_ARGS = MODULE_ONLY_ARGS
+
     def _run_task(self, result, args, task_vars):
         passthrough = {name: args.pop(name) for name in MODULE_ONLY_ARGS if name in args}
         # Checked here before anything is serialised for the module (a YAML alias bomb in credentials_file would

@@ -58,6 +58,10 @@ class ClientAuth:
         """The credential the token cache's keys derive from: whoever lacks it learns nothing from a cache file."""
         raise NotImplementedError
 
+    def refusal_hint(self) -> str:
+        """What to check when the provider answers invalid_client: only what this method sends."""
+        raise NotImplementedError
+
 
 class _SecretAuth(ClientAuth):
     """Methods built on the client secret."""
@@ -81,12 +85,18 @@ class ClientSecretBasic(_SecretAuth):
     A space is sent as %20, not +: form decoders and plain percent-decoders (Authlib's, for one) read %20 alike.
     """
 
+    def refusal_hint(self) -> str:
+        return "check client_id and client_secret; if they are right, the client may be registered for auth_method client_secret_post"
+
     def authenticate(self, form: List[Tuple[str, str]], headers: Dict[str, str], endpoint: str) -> None:
         headers["Authorization"] = "Basic " + _basic_credentials(self.client_id, self._client_secret)
 
 
 class ClientSecretPost(_SecretAuth):
     """Id and secret as form fields, for clients registered that way (OneLogin's "POST" method)."""
+
+    def refusal_hint(self) -> str:
+        return "check client_id and client_secret; if they are right, the client may be registered for auth_method client_secret_basic"
 
     def authenticate(self, form: List[Tuple[str, str]], headers: Dict[str, str], endpoint: str) -> None:
         form.extend((("client_id", self.client_id), ("client_secret", self._client_secret)))
@@ -144,6 +154,10 @@ class ClientSecretJwt(_AssertionAuth):
     def cache_secret(self) -> str:
         return self._client_secret
 
+    def refusal_hint(self) -> str:
+        return ("check client_id and client_secret, that the client is registered for client_secret_jwt with the assertion's "
+                "algorithm (client_assertion_algorithm, default HS256), and its audience (client_assertion_audience)")
+
     def _signing_key(self) -> Tuple[Any, str]:
         return self._client_secret, self._algorithm or SECRET_ALGORITHMS[0]
 
@@ -159,6 +173,11 @@ class PrivateKeyJwt(_AssertionAuth):
 
     def sensitive_values(self) -> Tuple[str, ...]:
         return tuple(value for value in (self._private_key, self._passphrase) if value) + super().sensitive_values()
+
+    def refusal_hint(self) -> str:
+        return ("check client_id, that the provider holds the public key of private_key%s, and the assertion's algorithm "
+                "(client_assertion_algorithm) and audience (client_assertion_audience)"
+                % (" under the key id private_key_id %s" % self._key_id if self._key_id else " (set private_key_id if it knows the key by a kid)"))
 
     def cache_secret(self) -> str:
         # With its passphrase: whoever holds an encrypted key file, but not the passphrase, learns nothing from the cache.
@@ -186,6 +205,10 @@ class TlsClientAuth(ClientAuth):
 
     def sensitive_values(self) -> Tuple[str, ...]:
         return (self._client_key_material,)
+
+    def refusal_hint(self) -> str:
+        return ("check client_id, and that client_cert is the certificate the client is registered with (its subject) and is issued "
+                "by a CA the provider trusts for client certificates")
 
     def cache_secret(self) -> str:
         return self._client_key_material

@@ -149,12 +149,12 @@ class ClientOptions(NamedTuple):
         issuer = _optional_text(options, "issuer")
         if not token_url and not issuer:
             raise OAuth2Error(
-                "Neither token_url nor issuer is set: give the token endpoint URL as token_url, "
-                "or the provider's issuer URL as issuer to discover it."
+                "Neither token_url nor issuer is set: give the token endpoint URL as token_url, or the provider's issuer URL as issuer "
+                "to discover it (%s, %s)." % (_sources("token_url"), _sources("issuer"))
             )
         ca_path = _optional_path(options, "ca_path")
-        if ca_path and local_files and not os.path.exists(ca_path):
-            raise OAuth2Error("ca_path %s does not exist: give the PEM file (or directory) of the CA that signed the provider's certificate." % ca_path)
+        if ca_path and local_files:
+            _check_ca_file(ca_path)
         private_key = _optional_text(options, "private_key", strip=False) or (
             _file_text(_optional_path(options, "private_key_path"), "private_key_path") if local_files else _optional_text(options, "private_key_path"))
         client_cert, client_key = _optional_path(options, "client_cert"), _optional_path(options, "client_key")
@@ -370,8 +370,33 @@ def _required_text(options: Mapping[str, Any], name: str, meaning: str) -> str:
     """Credentials go out exactly as given: a provider may really issue a secret that ends in a space."""
     value = _optional_text(options, name, strip=False)
     if not value:
-        raise OAuth2Error("%s is not set: give %s, directly or in credentials_file." % (name, meaning))
+        raise OAuth2Error("%s is not set: give %s (%s, or in credentials_file)." % (name, meaning, _sources(name)))
     return value
+
+
+def _sources(name: str) -> str:
+    """Where else an option may be set than as an argument, for a message about a missing one."""
+    return "the %s argument, the oauth2_%s variable or the ANSIBLE_OAUTH2_%s environment variable" % (name, name, name.upper())
+
+
+# What a PEM file of CA certificates holds; ssl reads nothing else, and would report a DER or key file as a failed verification.
+PEM_CERTIFICATE_MARKERS = (b"-----BEGIN CERTIFICATE-----", b"-----BEGIN TRUSTED CERTIFICATE-----")
+
+
+def _check_ca_file(ca_path: str) -> None:
+    """A ca_path that cannot be the CA is said as such, not later as a provider that failed verification."""
+    if not os.path.exists(ca_path):
+        raise OAuth2Error("ca_path %s does not exist: give the PEM file (or directory) of the CA that signed the provider's certificate." % ca_path)
+    if os.path.isdir(ca_path):
+        return
+    try:
+        with open(ca_path, "rb") as handle:
+            content = handle.read()
+    except OSError as exc:
+        raise OAuth2Error("ca_path %s cannot be read (%s)." % (ca_path, exc.strerror)) from None
+    if not any(marker in content for marker in PEM_CERTIFICATE_MARKERS):
+        raise OAuth2Error("ca_path %s holds no PEM certificate (-----BEGIN CERTIFICATE-----): give the CA's certificate in PEM form, "
+                          "for example converted with openssl x509 -inform der -in ca.der -out ca.pem." % ca_path)
 
 
 def _strings(value: Any, name: str) -> Tuple[str, ...]:

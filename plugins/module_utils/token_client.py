@@ -153,7 +153,7 @@ class TokenClient:
             if nonce:
                 # The provider's nonce is answered once; a second refusal is reported like any other.
                 response = self._post_token_request(endpoint, key, nonce, deadline)
-            result = token_result(response, sent_at, self._sensitive_values(), dpop=key is not None)
+            result = token_result(response, sent_at, self._sensitive_values(), dpop=key is not None, client_refused_hint=self._auth.refusal_hint())
             if self.options.validation:
                 # Verified before get_token can cache it: only a verified token is stored under these expectations.
                 result.update(claims=self._verified_claims(result["access_token"], self.options.validation, deadline), claims_verified=True)

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, Mapping, Optional, Sequence
 
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error, redact
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.transport import HttpResponse
 
-# What to do about the standard error codes (RFC 6749 section 5.2), said once here for every front end.
+# What to do about the standard error codes (RFC 6749 section 5.2), said once here for every front end; the hint for
+# invalid_client is the authentication method's own (ClientAuth.refusal_hint).
 ERROR_HINTS = {
-    "invalid_client": "check client_id and client_secret, and auth_method: the client may be registered for client_secret_post",
     "unauthorized_client": "allow the client credentials grant for this client at the provider",
     "unsupported_grant_type": "enable the client credentials grant for this client at the provider",
     "invalid_scope": "request only scopes the provider grants this client",
@@ -80,17 +80,18 @@ def oauth_error(response: HttpResponse) -> Optional[str]:
     return code if isinstance(code, str) else None
 
 
-def token_result(response: HttpResponse, now: float, sensitive_values: Sequence[str], dpop: bool = False) -> Dict[str, Any]:
+def token_result(response: HttpResponse, now: float, sensitive_values: Sequence[str], dpop: bool = False,
+                 client_refused_hint: str = "check client_id and the client's credentials") -> Dict[str, Any]:
     """The token result dict: access_token, token_type, expires_in, expires_at, scope, authorization, claims, claims_verified.
 
     now is when the request was sent; expiry counts from then. sensitive_values are blanked out of the
     provider's error text while it is still exactly as the provider wrote it. dpop says the request carried a DPoP
-    proof, so a DPoP token is what was asked for.
+    proof, so a DPoP token is what was asked for. client_refused_hint says what to check on invalid_client.
     """
     document = parse_json_object(response, "Token endpoint")
     if "error" in document or not 200 <= response.status < 300:
         error_code = document.get("error")
-        raise OAuth2Error(_refusal(response, document, sensitive_values),
+        raise OAuth2Error(_refusal(response, document, sensitive_values, dict(ERROR_HINTS, invalid_client=client_refused_hint)),
                           redact(error_code, sensitive_values) if isinstance(error_code, str) else None)
     access_token = document.get("access_token")
     if not isinstance(access_token, str) or not access_token:
@@ -200,10 +201,10 @@ def _expires_at(expires_in: Optional[int], exp: Optional[int], now: float) -> Op
     return exp if exp is not None and exp < expires_at else expires_at
 
 
-def _refusal(response: HttpResponse, document: Dict[str, Any], sensitive_values: Sequence[str]) -> str:
+def _refusal(response: HttpResponse, document: Dict[str, Any], sensitive_values: Sequence[str], hints: Mapping[str, str]) -> str:
     code = _one_line(document.get("error"), sensitive_values) or "without an OAuth error code"
     description = _one_line(document.get("error_description"), sensitive_values)
-    hint = ERROR_HINTS.get(code)
+    hint = hints.get(code)
     return "Token endpoint %s refused the request: HTTP %d %s%s%s" % (
         response.url,
         response.status,

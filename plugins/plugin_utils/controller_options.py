@@ -12,6 +12,7 @@ remembers where each value came from, so that a refused client can be told which
 from __future__ import annotations
 
 import configparser
+import difflib
 import os
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Set
 
@@ -24,6 +25,8 @@ from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_o
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_cache import default_cache_dir
 
+# The section of ansible.cfg the options' ini entries name.
+CONFIG_SECTION = "oauth2_client_credentials"
 # Relative paths of these options are searched like files/ of the play or role, on the controller.
 SEARCHED_PATHS = ("ca_path", "client_cert", "client_key", "private_key_path", "dpop_private_key_path")
 # Key files read (and decrypted, when vault-encrypted) on the controller into the option they feed, unless that is set.
@@ -71,15 +74,19 @@ def resolve_options(
     find_file: Callable[[str], Optional[str]],
     names: Iterable[str] = OPTION_NAMES,
     used_here: bool = True,
+    front_end: str = "the oauth2.client_credentials.token lookup",
+    own_names: Iterable[str] = (),
 ) -> ResolvedOptions:
     """The plugin's options by precedence: direct, then variable / environment / ansible.cfg, then
     credentials_file, then default, each resolved and type-checked once by Ansible's config manager.
-    used_here: the token is requested on the controller, not by a module on another host."""
+    used_here: the token is requested on the controller, not by a module on another host. front_end and own_names (the
+    front end's options that are not token options, taken out of direct) are for the message about an unknown option."""
     names = tuple(names)
     unknown = sorted(set(direct) - set(names))
     if unknown:
-        raise OAuth2Error("Unknown option %s for oauth2.client_credentials.token: the options are %s."
-                          % (", ".join(unknown), ", ".join(sorted(names))))
+        known = sorted(set(names) | set(own_names))
+        raise OAuth2Error("Unknown option %s for %s%s: the options are %s." % (
+            ", ".join(unknown), front_end, _did_you_mean(unknown, known), ", ".join(known)))
     definitions = C.config.get_configuration_definitions(plugin_type=plugin.plugin_type, name=plugin._load_name)  # pylint: disable=protected-access
     var_options = _option_variables(definitions, names, variables, direct, templar)
     resolved = ResolvedOptions({})
@@ -109,6 +116,7 @@ def resolve_options(
         if resolved.values.get(path_option) and not resolved.values.get(key_option):
             resolved.values[key_option] = _decrypted_text(loader, path_option, resolved.values[path_option])
             resolved.origins[key_option] = "%s %s" % (path_option, resolved.values[path_option])
+    _check_config_section(definitions, names, resolved)
     if used_here and not resolved.values.get("cache_dir"):
         # Read here, where ansible.cfg's home is known; a module on another host keeps that host's default.
         resolved.values["cache_dir"] = default_cache_dir(C.config.get_config_value("ANSIBLE_HOME"))
@@ -119,6 +127,41 @@ def resolve_options(
         resolved.values["client_key"] = None
         resolved.origins["client_key_content"] = "client_key %s" % client_key
     return resolved
+
+
+def _did_you_mean(unknown: Iterable[str], known: Iterable[str]) -> str:
+    guesses = [match for name in unknown for match in difflib.get_close_matches(name, list(known), n=1, cutoff=0.7)]
+    return " (did you mean %s?)" % " or ".join(guesses) if guesses else ""
+
+
+def _check_config_section(definitions: Mapping[str, Any], names: Iterable[str], resolved: ResolvedOptions) -> None:
+    """Keys of the [oauth2_client_credentials] section of ansible.cfg that the config manager never reads: a secret (never
+    read from there) or a typo would otherwise be ignored silently, and the option reported as not set."""
+    path = getattr(C.config, "_config_file", None)
+    if not path:
+        return
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(path)
+    except configparser.Error:
+        return
+    if not parser.has_section(CONFIG_SECTION):
+        return
+    read_there = {entry["key"] for definition in definitions.values() for entry in definition.get("ini") or () if entry.get("section") == CONFIG_SECTION}
+    for key in parser.options(CONFIG_SECTION):
+        if key in read_there or key in parser.defaults():
+            continue
+        if key in names:
+            where = "give it as a vault-encrypted oauth2_%s variable, the ANSIBLE_OAUTH2_%s environment variable or in credentials_file" % (
+                key, key.upper())
+            message = "ansible.cfg %s sets %s in [%s], where it is never read (no secret belongs in ansible.cfg): %s." % (
+                path, key, CONFIG_SECTION, where)
+            if resolved.values.get(key) is None:
+                raise OAuth2Error(message)
+            resolved.warnings.append(message)
+        else:
+            resolved.warnings.append("ansible.cfg %s sets %s in [%s], which is no option%s: it is ignored." % (
+                path, key, CONFIG_SECTION, _did_you_mean([key], sorted(read_there))))
 
 
 def _option_variables(

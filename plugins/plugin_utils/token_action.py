@@ -34,6 +34,9 @@ def action_failure(message: str) -> AnsibleActionFail:
 class TokenOptionsAction(ActionBase):
     TRANSFERS_FILES = False
     _supports_check_mode = True
+    # The module's name, and its arguments that are not token options, for the message about an unknown one.
+    MODULE = ""
+    OWN_ARGS: Tuple[str, ...] = ()
 
     def run(self, tmp: Any = None, task_vars: Any = None) -> Dict[str, Any]:
         result = super().run(tmp, task_vars)
@@ -47,7 +50,8 @@ class TokenOptionsAction(ActionBase):
         """The task's token options by precedence, checked; local_files is false when the module reads the files where it runs."""
         try:
             options_plugin = lookup_loader.get(OPTIONS_PLUGIN, loader=self._loader, templar=self._templar)
-            options = resolve_options(options_plugin, task_vars, args, self._templar, self._loader, self._find_file, used_here=local_files)
+            options = resolve_options(options_plugin, task_vars, args, self._templar, self._loader, self._find_file, used_here=local_files,
+                                      front_end="the %s module" % self.MODULE, own_names=self.OWN_ARGS)
             client_options = ClientOptions.from_mapping(options.values, local_files=local_files)
         except OAuth2Error as exc:
             raise action_failure(str(exc)) from None

@@ -90,9 +90,15 @@ def test_oauth2_variables_and_environment_are_read_like_the_lookup(monkeypatch):
 
 
 def test_unknown_argument_fails_before_anything_runs():
-    with pytest.raises(AnsibleActionFail, match=r"Unknown option colour for oauth2.client_credentials.token: the options are audience, ") as caught:
+    with pytest.raises(AnsibleActionFail, match=r"^Unknown option colour for the oauth2.client_credentials.token module: the options are audience, ") as caught:
         run_action({"token_url": "https://idp/token", "colour": "blue"})
     assert "exception" not in caught.value.result, "a refused option is no crash: no traceback in the task result"
+    assert ", fact_name, " in str(caught.value), "the module's own argument is one of its options"
+
+
+def test_a_misspelt_argument_gets_a_suggestion():
+    with pytest.raises(AnsibleActionFail, match=r"^Unknown option scpoe for the oauth2.client_credentials.token module \(did you mean scope\?\)"):
+        run_action({"token_url": "https://idp/token", "scpoe": ["read"]})
 
 
 def test_refusal_says_where_the_credentials_came_from(monkeypatch):

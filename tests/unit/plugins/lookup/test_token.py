@@ -171,7 +171,7 @@ def test_missing_credentials_file():
 
 
 def test_misspelt_keyword_is_refused():
-    with pytest.raises(AnsibleError, match=r"Unknown option clientid for oauth2.client_credentials.token: the options are audience, "):
+    with pytest.raises(AnsibleError, match=r"Unknown option clientid for the oauth2.client_credentials.token lookup \(did you mean client_id\?\): the options are audience, "):
         run_lookup(clientid="x", token_url="https://idp.example.com/token")
 
 
@@ -272,7 +272,7 @@ def test_other_refusals_do_not_list_origins(provider):
 
 def test_relative_ca_path_is_searched_like_files(token_endpoint, tmp_path, monkeypatch):
     (tmp_path / "files").mkdir()
-    (tmp_path / "files" / "ca.pem").write_text("not really a CA, but it exists")
+    (tmp_path / "files" / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\nnot really a CA, but it reads like one\n")
     monkeypatch.chdir(tmp_path / "files")  # the search, not the current directory, must find it
     loader = DataLoader()
     loader.set_basedir(str(tmp_path))

@@ -107,11 +107,11 @@ def test_timeouts_retries_and_scope_spelling_do_not(change):
 def test_the_cas_trusted_change_the_key_by_content(tmp_path, monkeypatch):
     """A token obtained through one CA is not handed to a request that trusts another, nor one replaced under the same name."""
     ca, other, directory = tmp_path / "ca.pem", tmp_path / "other.pem", tmp_path / "cas"
-    ca.write_text("CA one")
-    other.write_text("CA two")
+    ca.write_text("-----BEGIN CERTIFICATE-----\nCA one")
+    other.write_text("-----BEGIN CERTIFICATE-----\nCA two")
     directory.mkdir()
     names = {identity(), identity(ca_path=str(ca)), identity(ca_path=str(other)), identity(ca_path=str(directory))}
-    ca.write_text("CA one, replaced")
+    ca.write_text("-----BEGIN CERTIFICATE-----\nCA one, replaced")
     (directory / "0a1b2c3d.0").write_text("CA three")
     names |= {identity(ca_path=str(ca)), identity(ca_path=str(directory))}
     assert len(names) == 6 and identity(ca_path=str(ca)) == identity(ca_path=str(ca))
