@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: api_call
 short_description: Call a protected API with a client-credentials token, refreshed once on a 401, DPoP included
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Calls an HTTP API with an access token obtained with the client credentials grant (RFC 6749 section 4.4), in one task
     and without the token ever appearing in the task's arguments, result or output.

@@ -98,7 +98,7 @@ def test_role_sets_a_non_persistent_fact_on_every_host(ansible, timezone):
   vars:
     oauth2_issuer: "{{ issuer }}"
     oauth2_ca_path: "{{ ca_path }}"
-    oauth2_fact_name: api_token
+    api_token_fact_name: api_token
   roles:
     - oauth2.client_credentials.api_token
   tasks:
@@ -112,12 +112,14 @@ def test_role_sets_a_non_persistent_fact_on_every_host(ansible, timezone):
         - ansible.builtin.include_role:
             name: oauth2.client_credentials.api_token
           vars:
-            oauth2_token_min_ttl: 700
+            api_token_min_ttl: 700
         - ansible.builtin.fail:
             msg: the role accepted a token that expires too soon
       rescue:
         - ansible.builtin.assert:
-            that: "'expires within 700 seconds' in ansible_failed_result.msg"
+            that:
+              - "'expires within 700 seconds' in ansible_failed_result.msg"
+              - "'lower api_token_min_ttl' in ansible_failed_result.msg"
             quiet: true
 """, "-i", "inventory.ini", env={"ANSIBLE_CACHE_PLUGIN": "ansible.builtin.jsonfile", "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(cache)})
     assert run.returncode == 0, run.output

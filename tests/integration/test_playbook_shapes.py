@@ -148,7 +148,7 @@ def test_role_and_cache_agree_on_short_lived_tokens(ansible):
   vars:
     oauth2_token_url: "{{ token_url }}"
     oauth2_ca_path: "{{ ca_path }}"
-    oauth2_token_min_ttl: 2
+    api_token_min_ttl: 2
   tasks:
     - name: The role every 1.2 s for about two token lifetimes
       ansible.builtin.include_role:
