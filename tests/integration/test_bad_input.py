@@ -108,8 +108,12 @@ class Case:
 
 def error_cases() -> List[Case]:
     cases = [
-        Case("client_id missing", {"client_id": None}, ("client_id",)),
-        Case("neither token_url nor issuer", {"token_url": None}, ("token_url", "issuer")),
+        # The first error of a user of the playbooks, configured by variables or the environment: both are named.
+        Case("client_id missing", {"client_id": None}, ("client_id", "oauth2_client_id", "ANSIBLE_OAUTH2_CLIENT_ID")),
+        Case("neither token_url nor issuer", {"token_url": None}, ("token_url", "issuer", "oauth2_issuer", "ANSIBLE_OAUTH2_ISSUER")),
+        Case("an option misspelt", {"scpoe": "['read']"}, ("scpoe", "did you mean scope?")),
+        # ssl would report it as the provider failing verification.
+        Case("ca_path a file without a PEM certificate", {"ca_path": "'not-a-ca.pem'"}, ("ca_path", "no PEM certificate")),
         Case("unknown auth_method", {"auth_method": "'client_secret_magic'"}, ("auth_method", "client_secret_post")),
         Case("scope a mapping holding a secret", {"scope": "{'read': marker_scope}"}, ("scope",)),
         Case("scope a list of mappings", {"scope": "[{'read': marker_scope}]"}, ("scope",)),
@@ -129,7 +133,7 @@ def error_cases() -> List[Case]:
              ("extra_params",)),
         Case("credentials_file vault-encrypted with another password", {"client_id": None, "client_secret": None,
                                                                         "credentials_file": "'other-vault.yml'"},
-             ("credentials_file", "vault")),
+             ("credentials_file", "none of the vault passwords given opens it")),
         Case("extra_params with a number as a field name", {"extra_params": "{1: 'one', 'two': 2}"}, ("extra_params",)),
         # Read as false by the config manager before: verification off for a typo.
         Case("validate_certs a word that is not a boolean", {"validate_certs": "'tru'"}, ("validate_certs",)),
@@ -240,6 +244,7 @@ def prepare_files(ansible, keys: Dict[str, str]) -> None:
     ansible.write("line_break.yml", "line_break: %s\n" % json.dumps("\n"))
     ansible.write("files/not-yaml.yml", "client_id: [unclosed\nclient_secret: {{{\n")
     ansible.write("files/a-list.yml", "- client_id\n- client_secret\n")
+    ansible.write("files/not-a-ca.pem", "MIIB: a certificate in DER or base64 without its PEM lines\n")
     ansible.write("files/alias-bomb.yml", ALIAS_BOMB)
     for _label, name, content, _names in TYPED_FILES:
         ansible.write("files/" + name, content)
@@ -526,3 +531,33 @@ def test_bad_input_fails_fast_and_clearly(ansible, capsys):
         assert escaped(run.everything) == [], "a Python error escaped a plugin"
         ansible.assert_no_secrets(run, ansible.vault_password, *key_lines)
     assert not tally.failures, "\n".join(tally.failures)
+
+
+def test_a_secret_or_a_typo_in_ansible_cfg_is_named_not_ignored(ansible):
+    """The config manager ignores a key the options do not declare there: the secret would be silently unused, and the
+    error would say client_secret is not set; a misspelt key would change nothing without a word."""
+    secret = ansible.secret("basic")
+    settings = "[oauth2_client_credentials]\ntoken_url = %s\nca_path = %s\n" % (ansible.provider.token_url, ansible.provider.ca_path)
+    play = """
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - ansible.builtin.debug:
+        msg: "{{ lookup('oauth2.client_credentials.token', client_id=basic_client_id) | length }}"
+"""
+    ansible.write("ansible.cfg", settings + "client_secret = %s\n" % secret)
+    refused = ansible.playbook(play, env=TRACEBACK_ENV)
+    assert refused.returncode != 0
+    assert ("ansible.cfg %s sets client_secret in [oauth2_client_credentials], where it is never read (no secret belongs in "
+            "ansible.cfg): give it as a vault-encrypted oauth2_client_secret variable, the ANSIBLE_OAUTH2_CLIENT_SECRET "
+            "environment variable or in credentials_file." % (ansible.directory / "ansible.cfg")) in refused.output, refused.output
+    assert "client_secret is not set" not in refused.output
+    assert escaped(refused.output) == [] and ansible.provider.token_requests() == 0
+    ansible.assert_no_secrets(refused)
+
+    ansible.write("ansible.cfg", settings + "scpoe = read\n")
+    warned = ansible.playbook(play, env={"ANSIBLE_OAUTH2_CLIENT_SECRET": secret})
+    assert warned.returncode == 0, warned.output
+    assert "sets scpoe in [oauth2_client_credentials], which is no option (did you mean scope?): it is ignored." in " ".join(
+        warned.output.split()), warned.output
+    ansible.assert_no_secrets(warned)

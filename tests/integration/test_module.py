@@ -262,3 +262,14 @@ def test_the_role_shows_why_it_failed(ansible):
     assert re.search(r"Token endpoint https://127.0.0.1:\d+/token refused the request: HTTP 401 invalid_client", run.output), run.output
     assert ansible.provider.token_requests() == 1
     ansible.assert_no_secrets(run, wrong)
+
+
+def test_call_api_without_api_url_says_so_before_any_token_request(ansible):
+    """The test runs always define api_url (provider.json): an empty one stands for the one a user forgot."""
+    ansible.write_inventory()
+    ansible.write_vaulted_variables()
+    run = ansible.playbook_fqcn("oauth2.client_credentials.call_api", "-i", "inventory.ini", "-e", "@vault_creds.yml", "-e", "api_url=",
+                                "-e", "oauth2_issuer=" + ansible.provider.issuer, "-e", "oauth2_ca_path=" + str(ansible.provider.ca_path))
+    assert run.returncode != 0
+    assert "Set api_url, the API to call: -e api_url=https://api.example.com/v1/whoami" in run.output, run.output
+    assert ansible.provider.token_requests() == 0

@@ -171,7 +171,8 @@ def test_missing_credentials_file():
 
 
 def test_misspelt_keyword_is_refused():
-    with pytest.raises(AnsibleError, match=r"Unknown option clientid for the oauth2.client_credentials.token lookup \(did you mean client_id\?\): the options are audience, "):
+    with pytest.raises(AnsibleError, match=r"Unknown option clientid for the oauth2.client_credentials.token lookup "
+                                           r"\(did you mean client_id\?\): the options are audience, "):
         run_lookup(clientid="x", token_url="https://idp.example.com/token")
 
 

@@ -259,3 +259,44 @@ def test_every_token_handed_out_and_every_credential_is_masked_in_output(provide
         assert mask_secrets(shown) == "$REDACTED$, $REDACTED$, $REDACTED$, $REDACTED$, $REDACTED$, client app"
     else:
         assert mask_secrets is None
+
+
+def _p256_pem():
+    from cryptography.hazmat.primitives import serialization  # pylint: disable=import-outside-toplevel
+    from cryptography.hazmat.primitives.asymmetric import ec  # pylint: disable=import-outside-toplevel
+
+    return ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+
+
+@pytest.mark.parametrize("settings, named, not_named", [
+    ({}, ["client_id and client_secret", "registered for auth_method client_secret_post"], ["client_secret_basic", "private_key"]),
+    ({"auth_method": "client_secret_post"}, ["client_id and client_secret", "registered for auth_method client_secret_basic"],
+     ["client_secret_post", "private_key"]),
+    ({"auth_method": "client_secret_jwt"}, ["client_secret", "client_assertion_algorithm", "client_assertion_audience"], ["private_key"]),
+    ({"auth_method": "private_key_jwt", "client_secret": None, "private_key_id": "kid-7"},
+     ["public key of private_key under the key id private_key_id kid-7", "client_assertion_algorithm"], ["client_secret", "client_secret_post"]),
+    ({"auth_method": "private_key_jwt", "client_secret": None}, ["set private_key_id if it knows the key by a kid"], ["client_secret"]),
+])
+def test_an_invalid_client_hint_names_only_what_the_auth_method_sends(provider, tmp_path, settings, named, not_named):
+    """A hint that blames a secret never sent, or suggests the method already in use, points the user the wrong way."""
+    provider.answer("/token", status=401, json_body={"error": "invalid_client", "error_description": "client authentication failed"})
+    if settings.get("auth_method") == "private_key_jwt":
+        settings = dict(settings, private_key=_p256_pem())
+    with pytest.raises(OAuth2Error) as caught:
+        client(provider, **settings).fetch_token()
+    hint = str(caught.value).split("(client authentication failed); ", 1)[1]
+    assert all(text in hint for text in named), hint
+    assert not any(text in hint for text in not_named), hint
+
+
+def test_an_invalid_client_hint_for_mutual_tls_names_the_certificate(provider, tmp_path):
+    provider.answer("/token", status=401, json_body={"error": "invalid_client"})
+    (tmp_path / "cert.pem").write_text("certificate")
+    (tmp_path / "key.pem").write_text("key")
+    tokens = TokenClient(ClientOptions.from_mapping({"token_url": provider.base_url + "/token", "client_id": "app",
+                                                     "client_cert": str(tmp_path / "cert.pem"), "client_key": str(tmp_path / "key.pem")}))
+    with pytest.raises(OAuth2Error, match=r"invalid_client; check client_id, and that client_cert is the certificate the client is registered "
+                                          r"with \(its subject\)") as caught:
+        tokens.fetch_token()
+    assert "client_secret" not in str(caught.value)
