@@ -37,8 +37,8 @@ help:  ## this list
 
 # Sanity and unit tests run side by side. The integration suites run alone, one line after the other: some of their
 # tests time what a token costs, and a busy machine fails them.
-test:  ## what CI runs: sanity and units on every ansible-core line, integration on the oldest and newest
-	$(MAKE) --no-print-directory -j2 --output-sync=target sanity units
+test:  ## what CI runs: sanity and units on every ansible-core line, lint and the release checks, integration on the oldest and newest
+	$(MAKE) --no-print-directory -j2 --output-sync=target sanity units lint release-check
 	$(MAKE) --no-print-directory integration
 
 check:  ## the fast loop while developing: sanity, units and integration on the newest line only
