@@ -46,7 +46,7 @@ class ActionModule(TokenOptionsAction):
         except OAuth2Error as exc:
             raise action_failure(str(exc)) from None
         options, client_options = self._token_options(args, task_vars, local_files=True)
-        if self._task.check_mode and arguments.changes:
+        if self._play_context.check_mode and arguments.changes:
             result.update(changed=True, url=arguments.url, token_refreshed=False,
                           msg="Check mode: the %s request was not sent (only GET and HEAD are)." % arguments.method)
             return result

@@ -44,6 +44,8 @@ def run_action(provider, args, answers=(OK,), check_mode=False, token_type="Bear
     task.action = "oauth2.client_credentials.api_call"
     task.check_mode = check_mode
     play_context = PlayContext()
+    # As the task executor sets it, from the task's keyword or --check.
+    play_context.check_mode = check_mode
     action = ModuleStandIn(task, connection=connection_loader.get("local", play_context), play_context=play_context, loader=loader,
                            templar=Templar(loader=loader), shared_loader_obj=None)
     action.sent, action.answers = [], list(answers)
