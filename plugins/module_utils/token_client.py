@@ -37,6 +37,14 @@ JWKS_REFETCH_INTERVAL = 60
 REQUIRED_LIBRARIES = (("requests", "requests"), ("jwt", "PyJWT"), ("cryptography", "cryptography"))
 
 
+def _nonce_requested(response: "HttpResponse") -> Optional[str]:
+    """The token endpoint's DPoP nonce, if its answer asks for one; only DPoP clients load the DPoP code."""
+    from ansible_collections.oauth2.client_credentials.plugins.module_utils.dpop import nonce_requested  # pylint: disable=import-outside-toplevel
+    from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_response import oauth_error  # pylint: disable=import-outside-toplevel
+
+    return nonce_requested(response.status, response.headers, oauth_error(response))
+
+
 def missing_libraries() -> List[str]:
     """Distributions to install before a token can be fetched; checked without importing them."""
     return [distribution for module, distribution in REQUIRED_LIBRARIES if importlib.util.find_spec(module) is None]
@@ -108,8 +116,10 @@ class TokenClient:
         if result["token_type"] == "DPoP":
             self.dpop_key = self._dpop_key(generated_key)
         elif self.options.dpop:
-            self._warnings.append("dpop is true, but the provider issued a %s token, which is not bound to the DPoP key: whoever copies "
-                                  "it can use it. Turn DPoP on for this client at the provider." % result["token_type"])
+            unbound = ("dpop is true, but the provider issued a %s token, which is not bound to the DPoP key: whoever copies it can use "
+                       "it. Turn DPoP on for this client at the provider." % result["token_type"])
+            if unbound not in self._warnings:
+                self._warnings.append(unbound)
         # Fresh or cached, every token handed out is masked wherever ansible-core displays it; variables keep it whole.
         mask_in_output((result["access_token"], result["authorization"], generated_key))
         return result
@@ -130,11 +140,7 @@ class TokenClient:
 
         deadline is a time.monotonic() value; by default options.time_bound from now.
         """
-        from ansible_collections.oauth2.client_credentials.plugins.module_utils.dpop import nonce_requested  # pylint: disable=import-outside-toplevel
-        from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_response import (  # pylint: disable=import-outside-toplevel
-            oauth_error,
-            token_result,
-        )
+        from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_response import token_result  # pylint: disable=import-outside-toplevel
 
         missing = missing_libraries()
         if missing:
@@ -149,7 +155,7 @@ class TokenClient:
             # Lifetimes count from before the request: the provider's clock started no earlier.
             sent_at = self._clock()
             response = self._post_token_request(endpoint, key, None, deadline)
-            nonce = key and nonce_requested(response.status, response.headers, oauth_error(response))
+            nonce = key and _nonce_requested(response)
             if nonce:
                 # The provider's nonce is answered once; a second refusal is reported like any other.
                 response = self._post_token_request(endpoint, key, nonce, deadline)
