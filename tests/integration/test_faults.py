@@ -54,7 +54,7 @@ CASES: Dict[str, Tuple[str, bool, Optional[str]]] = {
     "error in a 200": ("error_in_200", False, r"refused the request: HTTP 200 invalid_scope \(scope not allowed\)"),
     "no access_token": ("no_access_token", False, r"answered HTTP 200 without an access_token"),
     "no token_type": ("no_token_type", False, None),
-    "DPoP token_type": ("dpop", False, r"issued a DPoP token, which must be presented with a proof of possession"),
+    "DPoP token_type": ("dpop", False, r"issued a DPoP token without being asked for one: set dpop: true"),
     "no expires_in": ("no_expires_in", False, None),
     "negative expires_in": ("expires_negative", False, r"answered with expires_in -60, which is not a number of seconds"),
     "string expires_in": ("expires_string", False, r"answered with expires_in \"soon\", which is not a number of seconds"),
