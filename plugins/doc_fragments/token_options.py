@@ -50,10 +50,16 @@ options:
         knows only the public key.
       - V(tls_client_auth) authenticates with O(client_cert) and its key (O(client_key) or O(client_key_content)) on the
         TLS connection (RFC 8705, mutual TLS) and sends only C(client_id).
-      - When not set, V(private_key_jwt) if a private key is given, else V(tls_client_auth) if a client certificate is
-        given and no secret, else V(client_secret_basic).
+      - V(client_assertion) sends an assertion made elsewhere, O(client_assertion) or the content of O(client_assertion_file),
+        as it is (RFC 7521, RFC 7523), for example the identity token of a CI job or a Kubernetes service account, which the
+        provider trusts through a federated credential (workload identity federation). No secret and no key is needed.
+      - When not set, V(client_assertion) if O(client_assertion) or O(client_assertion_file) is given, else V(private_key_jwt)
+        if a private key is given, else V(tls_client_auth) if a client certificate is given and no secret, else
+        V(client_secret_basic).
+      - An assertion given together with O(client_secret), a private key or O(client_cert), or with another O(auth_method),
+        is an error that names both.
     type: str
-    choices: [client_secret_basic, client_secret_post, client_secret_jwt, private_key_jwt, tls_client_auth]
+    choices: [client_secret_basic, client_secret_post, client_secret_jwt, private_key_jwt, tls_client_auth, client_assertion]
   private_key:
     description:
       - The client's private key in PEM form, for O(auth_method=private_key_jwt). Keep it in Ansible Vault.
@@ -109,6 +115,38 @@ options:
         also when the process is ended by SIGTERM or Ctrl-C.
       - Never shown in messages, warnings or task output.
     type: str
+  client_assertion:
+    description:
+      - An assertion made elsewhere, for O(auth_method=client_assertion), such as the identity token (a JWT) of a CI job
+        (GitHub Actions, GitLab CI C(id_tokens)), a Kubernetes service account or another workload, which the provider
+        accepts for this client through a federated credential. Sent with O(client_id) and O(client_assertion_type), and
+        no secret.
+      - Give it from the CI's environment as E(ANSIBLE_OAUTH2_CLIENT_ASSERTION), or O(client_assertion_file) when the
+        runner writes it to a file and may replace it while the job runs.
+      - "It is decoded, not verified (that is the provider's part): it must be a JWT, and when it has an C(exp) claim that
+        time must be in the future, or the task fails before any request with one line that names the option. A token
+        already cached for the same workload is still handed out after the assertion has expired."
+      - The token cache keys its entries by the workload the assertion names (its C(iss), C(sub) and C(aud) claims) with
+        the client and endpoint, so the next assertion of the same workload reuses a valid token and another workload never
+        gets it; see O(cache).
+      - Never shown in messages, warnings or task output.
+    type: str
+  client_assertion_file:
+    description:
+      - A file that holds the assertion, instead of O(client_assertion); read again at each token request, since CI runners
+        and the kubelet (projected service-account tokens) replace it while a job runs.
+      - Read where the token is requested, the controller for the lookup and M(oauth2.client_credentials.api_call), the
+        host the M(oauth2.client_credentials.token) module runs on; never copied, decrypted or searched like C(files/).
+        An absolute path (or one starting with C(~)) is required.
+      - Checked like O(client_assertion); a file that cannot be read, or holds no JWT, fails with one line that names it.
+    type: str
+  client_assertion_type:
+    description:
+      - The C(client_assertion_type) sent with O(client_assertion) or O(client_assertion_file). Change it only for a provider
+        that asks for another type of JWT assertion (for example the C(jwt-spiffe) type of the SPIFFE client authentication
+        draft); the assertion must be a JWT whatever the type, so SAML assertions are not supported.
+    type: str
+    default: urn:ietf:params:oauth:client-assertion-type:jwt-bearer
   scope:
     description:
       - Scopes to request, sent space-separated. A list, or a string of space-separated scopes.
@@ -186,6 +224,9 @@ options:
       - Entries are files in O(cache_dir), encrypted and named with keys derived from the client secret and a random
         per-user key kept in C(<cache_dir>.key); without both, a cache file reveals no token and cannot be used to test
         guesses of the secret.
+      - With O(auth_method=client_assertion) there is no secret; entries are keyed by the workload the assertion names
+        (C(iss), C(sub), C(aud)), and only the per-user key protects them. The next job of the same workload run by the same
+        user reuses a valid token; set O(cache=false), or a O(cache_dir) of the job's own, where that must not happen.
       - A cached token goes only to a request whose settings would obtain and trust it the same way, that is with the same
         TLS settings (O(validate_certs), the content of O(ca_path)), client certificate and key, private key and
         passphrase, assertion algorithm, and O(validate_token) with its expectations. Requests that differ only in
@@ -398,6 +439,27 @@ options:
       - name: ANSIBLE_OAUTH2_CLIENT_KEY_CONTENT
     vars:
       - name: oauth2_client_key_content
+  client_assertion:
+    env:
+      - name: ANSIBLE_OAUTH2_CLIENT_ASSERTION
+    vars:
+      - name: oauth2_client_assertion
+  client_assertion_file:
+    env:
+      - name: ANSIBLE_OAUTH2_CLIENT_ASSERTION_FILE
+    ini:
+      - section: oauth2_client_credentials
+        key: client_assertion_file
+    vars:
+      - name: oauth2_client_assertion_file
+  client_assertion_type:
+    env:
+      - name: ANSIBLE_OAUTH2_CLIENT_ASSERTION_TYPE
+    ini:
+      - section: oauth2_client_credentials
+        key: client_assertion_type
+    vars:
+      - name: oauth2_client_assertion_type
   scope:
     env:
       - name: ANSIBLE_OAUTH2_SCOPE

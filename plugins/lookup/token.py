@@ -19,7 +19,8 @@ description:
   - Only the C(oauth2_<option>) variables of the options below are read, and only for options not given as keyword
     arguments; other variables whose names start with C(oauth2_) are never evaluated.
   - When the provider refuses the client (C(invalid_client), C(unauthorized_client)), the error says where the client id
-    and the credentials of the O(auth_method) came from (the secret, the private key, or the client certificate and its key),
+    and the credentials of the O(auth_method) came from (the secret, the private key, the client certificate and its key, or
+    the client assertion),
     as argument, variable, environment, C(ansible.cfg), O(credentials_file) or the file they were read from, never their values.
   - The client secret is never shown in messages. The returned token is a secret too. On ansible-core 2.22 and later it is
     registered with ansible-core's secret masking, so Ansible shows C($REDACTED$) wherever it would display it; on older

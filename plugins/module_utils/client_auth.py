@@ -2,25 +2,31 @@
 # Copyright: oauth2.client_credentials contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""How the client proves who it is at the token endpoint (RFC 6749 section 2.3, RFC 7523, RFC 8705).
+"""How the client proves who it is at the token endpoint (RFC 6749 section 2.3, RFC 7521, RFC 7523, RFC 8705).
 
 Each method adds its credential to an outgoing token request, names the strings that must never be
 shown, and says which key material keys the token cache, so that a cache entry tells nothing to whoever
-lacks that credential. PyJWT and cryptography are imported only when an assertion is signed.
+lacks that credential. PyJWT and cryptography are imported only when an assertion is signed; an assertion
+made elsewhere (a CI job's identity token) is read with the standard library, since that also runs on a cache hit.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import math
+import os
+import re
+import stat
 import time
 import uuid
 import warnings
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import quote, quote_plus
 
-from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error, shown
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.secret_masking import mask_in_output
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 # An assertion lives a minute, or as long as the attempt it is sent with may take plus this much clock skew.
@@ -36,6 +42,9 @@ KEY_ALGORITHMS = {
     "Ed25519": ("EdDSA",),
 }
 ASSERTION_ALGORITHMS = SECRET_ALGORITHMS + tuple(alg for algs in KEY_ALGORITHMS.values() for alg in algs)
+# An identity token of a CI job or a Kubernetes service account is a kilobyte or two; a file far larger is not one.
+MAX_ASSERTION_BYTES = 64 * 1024
+BASE64URL = re.compile(r"[A-Za-z0-9_-]+\Z")
 
 # Parsed private keys of this process, by a digest of their PEM text and passphrase: parsing an RSA key costs milliseconds.
 _PARSED_KEYS: Dict[str, Any] = {}
@@ -61,6 +70,9 @@ class ClientAuth:
     def refusal_hint(self) -> str:
         """What to check when the provider answers invalid_client: only what this method sends."""
         raise NotImplementedError
+
+    def check(self) -> None:
+        """Raises before any request is made when the credential cannot be sent as it is (an expired client assertion)."""
 
 
 class _SecretAuth(ClientAuth):
@@ -214,7 +226,140 @@ class TlsClientAuth(ClientAuth):
         return self._client_key_material
 
 
-AUTH_METHODS = ("client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt", "tls_client_auth")
+class ClientAssertion(ClientAuth):
+    """An assertion made elsewhere, sent as it is (RFC 7521 section 4.2, RFC 7523 section 2.2): the identity token of a CI
+    job, a Kubernetes service account or another workload, which the provider trusts through a federated credential.
+
+    client_assertion_file is read again for every use, since CI runners and the kubelet replace it under a running job.
+    The claims are read without verification, which is the provider's to do: here they only tell early that an assertion
+    is no JWT or has expired, and whose token the cache holds. Every assertion read is a secret while it lives.
+    """
+
+    def __init__(self, client_id: str, assertion: Optional[str], path: Optional[str], assertion_type: str,
+                 clock: Callable[[], float] = time.time) -> None:
+        super().__init__(client_id)
+        self._assertion = assertion
+        self._path = path
+        self._type = assertion_type
+        self._clock = clock
+        self._read: List[str] = []
+        self._claims: Dict[str, Any] = {}
+
+    def check(self) -> None:
+        self._current(unexpired=True)
+
+    def authenticate(self, form: List[Tuple[str, str]], headers: Dict[str, str], endpoint: str) -> None:
+        assertion = self._current(unexpired=True)
+        form.extend((("client_id", self.client_id), ("client_assertion_type", self._type), ("client_assertion", assertion)))
+
+    def sensitive_values(self) -> Tuple[str, ...]:
+        return tuple(self._read)
+
+    def cache_secret(self) -> str:
+        """No secret: the workload the assertion speaks for (its iss, sub and aud) and its type. Each job's assertion is new
+        (its jti, iat and exp), so keying by it would never find a token again; keyed by the workload, the next assertion
+        of the same workload finds the token the last one obtained, and another workload's never does. What keeps an entry
+        from others is the per-user key of the cache (<cache_dir>.key) alone, and the permissions around it.
+
+        An expired assertion still names its workload: a token cached with it is handed out while it lasts, and only a
+        new request needs a new assertion."""
+        self._current(unexpired=False)
+        claims = self._claims
+        return json.dumps(["client_assertion", self._type, claims.get("iss"), claims.get("sub"), claims.get("aud")],
+                          sort_keys=True, separators=(",", ":"))
+
+    def refusal_hint(self) -> str:
+        claims = self._claims
+        return ("check that the provider trusts this client's assertions from issuer %s with subject %s and audience %s (its federated "
+                "credential must name exactly these)%s, and that the assertion is valid by the provider's clock (%s)" % (
+                    _claim(claims, "iss"), _claim(claims, "sub"), _claim(claims, "aud"),
+                    "" if self._type == ASSERTION_TYPE else " and accepts client_assertion_type %s" % self._type,
+                    "expires %s" % _utc(claims["exp"]) if _is_time(claims.get("exp")) else "it has no exp"))
+
+    def _current(self, unexpired: bool) -> str:
+        """The assertion to send now, from the option or read from the file again, once it is known to be a JWT (and unexpired)."""
+        if self._path is None:
+            name, assertion = "client_assertion", (self._assertion or "").strip()
+        else:
+            name, assertion = "client_assertion_file %s" % self._path, _read_assertion_file(self._path)
+        if assertion and assertion not in self._read:
+            self._read.append(assertion)
+            mask_in_output((assertion,))
+        self._claims = _unverified_claims(assertion, name)
+        exp = self._claims.get("exp")
+        if exp is not None and not _is_time(exp):
+            raise OAuth2Error("%s has an exp claim that is not a time: give the identity token as its issuer made it." % name)
+        if unexpired and exp is not None and exp <= self._clock():
+            raise OAuth2Error("%s expired at %s; identity tokens of CI jobs live minutes: request it in the job that runs the play." % (
+                name if self._path is None else name + " holds an assertion that", _utc(exp)))
+        return assertion
+
+
+def _read_assertion_file(path: str) -> str:
+    """The file's text, read where the token is requested; never from a FIFO or device, which could hang or never end."""
+    chunks: List[bytes] = []
+    regular = False
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        try:
+            regular = stat.S_ISREG(os.fstat(descriptor).st_mode)
+            while regular and sum(map(len, chunks)) <= MAX_ASSERTION_BYTES:
+                chunk = os.read(descriptor, MAX_ASSERTION_BYTES + 1)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        finally:
+            os.close(descriptor)
+    except OSError as exc:
+        raise OAuth2Error("client_assertion_file %s cannot be read (%s): give the absolute path of the identity token's file where the "
+                          "token is requested (the controller for the lookup and api_call, the host the token module runs on)."
+                          % (path, exc.strerror)) from None
+    if not regular:
+        raise OAuth2Error("client_assertion_file %s is not a regular file: give the file that holds the identity token." % path)
+    # A JWT is ASCII; anything else fails the check that follows, which says so without showing it.
+    return b"".join(chunks).decode("ascii", "replace").strip()
+
+
+def _unverified_claims(assertion: str, name: str) -> Dict[str, Any]:
+    """The payload of a JWT, decoded but not verified; the error says what the value looks like, never the value."""
+    if not assertion:
+        what_to_do = "give the identity token itself" if name == "client_assertion" else "write the identity token to it before the play runs"
+        raise OAuth2Error("%s is empty: %s." % (name, what_to_do))
+    parts = assertion.split(".")
+    try:
+        if len(assertion) > MAX_ASSERTION_BYTES or len(parts) != 3 or not all(BASE64URL.match(part) for part in parts):
+            raise ValueError
+        header, claims = (json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))) for part in parts[:2])
+    except (ValueError, RecursionError):  # binascii.Error, UnicodeDecodeError and JSONDecodeError are ValueErrors
+        header = claims = None
+    if isinstance(header, dict) and isinstance(claims, dict):
+        return claims
+    if assertion.startswith("{"):
+        looks = "JSON, not a JWT: give the token itself (of GitHub's ID token answer, its value field: jq -r .value)"
+    elif assertion.lower().startswith("bearer "):
+        looks = "an Authorization header, not a JWT: give the token without its Bearer prefix"
+    else:
+        looks = "not a JWT (three base64url parts separated by dots, the first two JSON objects): give the identity token itself"
+    raise OAuth2Error("%s is %s (%d characters, not shown)." % (name, looks, len(assertion)))
+
+
+def _is_time(value: Any) -> bool:
+    """A JWT NumericDate this code can compare and print: a finite number of seconds, within Python's dates."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < 253402300800  # 10000-01-01
+
+
+def _utc(value: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(value))
+
+
+def _claim(claims: Dict[str, Any], name: str) -> str:
+    return shown(claims[name], 200) if claims.get(name) not in (None, "", []) else "(none: the assertion has no %s)" % name
+
+
+AUTH_METHODS = ("client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt", "tls_client_auth", "client_assertion")
+# How a provider's discovery document names a method whose auth_method differs: an assertion made elsewhere goes over the
+# wire as private_key_jwt's own does (token_endpoint_auth_methods_supported has no other name for it).
+ADVERTISED_AS = {"client_assertion": "private_key_jwt"}
 
 
 def client_auth_for(options: Any) -> ClientAuth:
@@ -230,6 +375,8 @@ def client_auth_for(options: Any) -> ClientAuth:
     if method == "private_key_jwt":
         return PrivateKeyJwt(options.client_id, options.private_key, options.private_key_passphrase, options.client_assertion_algorithm,
                              options.client_assertion_audience, options.private_key_id, options.timeout)
+    if method == "client_assertion":
+        return ClientAssertion(options.client_id, options.client_assertion, options.client_assertion_file, options.client_assertion_type)
     if options.client_key_content:
         return TlsClientAuth(options.client_id, options.client_key_content)
     try:
@@ -240,10 +387,13 @@ def client_auth_for(options: Any) -> ClientAuth:
     return TlsClientAuth(options.client_id, key_material)
 
 
-def choose_auth_method(configured: Optional[str], has_private_key: bool, has_client_cert: bool, has_secret: bool) -> str:
+def choose_auth_method(configured: Optional[str], has_private_key: bool, has_client_cert: bool, has_secret: bool,
+                       has_assertion: bool = False) -> str:
     """The method asked for, else the one the credentials given imply; client_secret_basic stays the default."""
     if configured:
         return configured
+    if has_assertion:
+        return "client_assertion"
     if has_private_key:
         return "private_key_jwt"
     if has_client_cert and not has_secret:

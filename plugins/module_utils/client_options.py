@@ -17,6 +17,7 @@ from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple, Union
 
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_auth import (
     ASSERTION_ALGORITHMS,
+    ASSERTION_TYPE,
     AUTH_METHODS,
     choose_auth_method,
 )
@@ -54,6 +55,9 @@ CLIENT_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
     "client_cert": {"type": "str"},
     "client_key": {"type": "str", "no_log": False},
     "client_key_content": {"type": "str", "no_log": True},
+    "client_assertion": {"type": "str", "no_log": True},
+    "client_assertion_file": {"type": "str", "no_log": False},
+    "client_assertion_type": {"type": "str", "default": ASSERTION_TYPE},
     "scope": {"type": "list", "elements": "str"},
     "resource": {"type": "list", "elements": "str"},
     "audience": {"type": "str"},
@@ -85,7 +89,7 @@ MIN_NO_LOG_LENGTH = 8
 # The options that hold a credential (the module's no_log ones), each with what a user calls it: left out of the repr
 # of ClientOptions, registered for masking in output, and held to MIN_NO_LOG_LENGTH in the module.
 SECRET_OPTIONS = {"client_secret": "secret", "private_key": "key", "private_key_passphrase": "passphrase", "client_key_content": "key",
-                  "dpop_private_key": "key"}
+                  "dpop_private_key": "key", "client_assertion": "assertion"}
 SECRET_METHODS = ("client_secret_basic", "client_secret_post", "client_secret_jwt")
 # Accepted ranges of the numeric options: beyond them a value is a typo, and nan or inf would make waits endless.
 NUMBER_RANGES = {"timeout": (0, 600), "retries": (0, 10), "max_retry_wait": (0, 600), "refresh_margin": (0, 365 * 86400), "leeway": (0, 3600)}
@@ -123,6 +127,9 @@ class ClientOptions(NamedTuple):
     client_cert: Optional[str] = None
     client_key: Optional[str] = None
     client_key_content: Optional[str] = None
+    client_assertion: Optional[str] = None
+    client_assertion_file: Optional[str] = None
+    client_assertion_type: str = ASSERTION_TYPE
     scope: Tuple[str, ...] = ()
     resource: Tuple[str, ...] = ()
     audience: Optional[str] = None
@@ -171,7 +178,9 @@ class ClientOptions(NamedTuple):
         configured = _optional_text(options, "auth_method")
         if configured and configured not in AUTH_METHODS:
             raise OAuth2Error("auth_method %r is not supported: use one of %s." % (configured, ", ".join(AUTH_METHODS)))
-        auth_method = choose_auth_method(configured, bool(private_key), bool(client_cert), bool(_optional_text(options, "client_secret")))
+        assertion, assertion_file = _assertion_options(options, configured, bool(private_key), bool(client_cert))
+        auth_method = choose_auth_method(configured, bool(private_key), bool(client_cert), bool(_optional_text(options, "client_secret")),
+                                         bool(assertion or assertion_file))
         dpop = _boolean(options.get("dpop") or False, "dpop")
         dpop_private_key = _optional_text(options, "dpop_private_key", strip=False) or (
             _file_text(_optional_path(options, "dpop_private_key_path"), "dpop_private_key_path") if local_files
@@ -199,6 +208,9 @@ class ClientOptions(NamedTuple):
                                              "the client's PEM certificate file, and its key as client_key or client_key_content"),
             client_key=client_key,
             client_key_content=client_key_content,
+            client_assertion=assertion,
+            client_assertion_file=assertion_file,
+            client_assertion_type=_optional_text(options, "client_assertion_type") or ASSERTION_TYPE,
             scope=_words(options.get("scope"), "scope"),
             resource=_strings(options.get("resource"), "resource"),
             audience=_optional_text(options, "audience"),
@@ -346,6 +358,37 @@ def _optional_path(options: Mapping[str, Any], name: str) -> Optional[str]:
     """Paths are expanded here, where the code runs: for the module that is the host and user it runs as."""
     value = _optional_text(options, name)
     return os.path.expanduser(value) if value else None
+
+
+def _assertion_options(options: Mapping[str, Any], configured: Optional[str], has_private_key: bool,
+                       has_client_cert: bool) -> Tuple[Optional[str], Optional[str]]:
+    """client_assertion or client_assertion_file, the one given; with anything else that authenticates the client, one
+    clear line instead of a silent choice. The file is not read here: it is read at each request, where that is made."""
+    assertion = _optional_text(options, "client_assertion")
+    path = _optional_path(options, "client_assertion_file")
+    if assertion and path:
+        raise OAuth2Error("client_assertion and client_assertion_file are both set: give the identity token once, as its text or as its file.")
+    given = "client_assertion" if assertion else "client_assertion_file" if path else None
+    if not given:
+        if configured == "client_assertion":
+            raise OAuth2Error("client_assertion is not set, and auth_method client_assertion needs it: give the identity token as "
+                              "client_assertion, or its file as client_assertion_file (%s)." % _sources("client_assertion"))
+        return None, None
+    rivals = [name for name, present in (
+        ("client_secret", bool(_optional_text(options, "client_secret"))),
+        ("private_key_path" if _optional_text(options, "private_key_path") else "private_key", has_private_key),
+        ("client_cert", has_client_cert),
+    ) if present]
+    if rivals:
+        raise OAuth2Error("%s and %s are both set: a client assertion authenticates the client instead of a secret, key or certificate; "
+                          "remove one of them." % (given, rivals[0]))
+    if configured and configured != "client_assertion":
+        raise OAuth2Error("%s is set, and auth_method is %s: an assertion given is sent only with auth_method client_assertion; "
+                          "remove auth_method (or set it to client_assertion), or remove %s." % (given, configured, given))
+    if path and not os.path.isabs(path):
+        raise OAuth2Error("client_assertion_file %s is not an absolute path: it is read where the token is requested, at each request, "
+                          "and never searched like files/; give its absolute path." % path)
+    return assertion, path
 
 
 def _required_credential(value: Optional[str], auth_method: str, needs_it: str, name: str, meaning: str) -> Optional[str]:

@@ -19,7 +19,7 @@ import importlib.util
 import time
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Tuple
 
-from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_auth import ClientAuth, client_auth_for
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_auth import ADVERTISED_AS, ClientAuth, client_auth_for
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import ClientOptions, TokenExpectations
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error, redact
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.secret_masking import mask_in_output
@@ -149,6 +149,8 @@ class TokenClient:
         if deadline is None:
             deadline = time.monotonic() + self.options.time_bound
         try:
+            # Before any request, discovery included: an expired client assertion is said as such, not as the provider's refusal.
+            self._auth.check()
             endpoint = self._endpoint = self.token_endpoint(deadline)
             # A key of the user's own, or a new one for this token, which the cache then keeps with it.
             key = (self._dpop_key(None) if self.options.dpop_private_key else self._generated_dpop_key()) if self.options.dpop else None
@@ -212,10 +214,13 @@ class TokenClient:
             return require_secure_url(self.options.token_url, "token_url")
         discovered = self._discovery(deadline)
         supported = discovered["token_endpoint_auth_methods_supported"]
-        if supported is not None and self.options.auth_method not in supported:
+        method = self.options.auth_method
+        advertised = ADVERTISED_AS.get(method, method)
+        if supported is not None and advertised not in supported:
             self._warnings.append(
                 "The provider's discovery document does not list auth_method %s among its token_endpoint_auth_methods_supported "
-                "(%s); the request is sent anyway." % (self.options.auth_method, ", ".join(supported) or "none"))
+                "(%s); the request is sent anyway." % (method if advertised == method else "%s (%s on the wire)" % (method, advertised),
+                                                       ", ".join(supported) or "none"))
         return discovered["token_endpoint"]
 
     def _discovery(self, deadline: float) -> Dict[str, Any]:

@@ -54,9 +54,9 @@ attributes:
     details: Obtains a token in check mode too, so later tasks of a check run work.
 notes:
   - Decoded RV(token.claims) are informational unless O(validate_token) is on and RV(token.claims_verified) is true.
-  - A O(client_secret), O(private_key_passphrase), O(private_key) or O(client_key_content) shorter than 8 characters is
-    refused, because before ansible-core 2.22 Ansible blanks every occurrence of a C(no_log) value in a module's result
-    and would garble a token or claim that happens to contain it; the lookup accepts them.
+  - A O(client_secret), O(private_key_passphrase), O(private_key), O(client_key_content) or O(client_assertion) shorter
+    than 8 characters is refused, because before ansible-core 2.22 Ansible blanks every occurrence of a C(no_log) value
+    in a module's result and would garble a token or claim that happens to contain it; the lookup accepts them.
   - With a persistent fact cache configured (for example C(jsonfile)), a warning says that the fact O(fact_name) will
     be stored there; the C(oauth2.client_credentials.api_token) role, or O(fact_name=) with C(register), keeps the token out.
   - Options may also come from C(oauth2_<option>) variables and E(ANSIBLE_OAUTH2_<OPTION>) environment variables

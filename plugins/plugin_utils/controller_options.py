@@ -40,6 +40,7 @@ CREDENTIALS_USED = {
     "client_secret_jwt": ("client_secret",),
     "private_key_jwt": ("private_key",),
     "tls_client_auth": ("client_cert", "client_key"),
+    "client_assertion": ("client_assertion",),
 }
 
 
@@ -61,8 +62,13 @@ class ResolvedOptions:
             message.rstrip("."), self.origins["client_id"], ", ".join("%s from %s" % (name, self.origins[name]) for name in used))
 
     def _credential(self, name: str) -> str:
-        """The option that holds the credential: a vault-encrypted client_key travels on as the key text client_key_content."""
-        return "client_key_content" if name == "client_key" and self.values.get("client_key_content") else name
+        """The option that holds the credential: a vault-encrypted client_key travels on as the key text client_key_content,
+        and an assertion may come as its file."""
+        if name == "client_key" and self.values.get("client_key_content"):
+            return "client_key_content"
+        if name == "client_assertion" and not str(self.values.get("client_assertion") or "").strip():
+            return "client_assertion_file"
+        return name
 
 
 def resolve_options(

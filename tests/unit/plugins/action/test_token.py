@@ -174,6 +174,13 @@ def test_an_unencrypted_client_key_stays_a_path_read_where_the_module_runs(tmp_p
     assert args["client_key"] == str(tmp_path / "client-key.pem") and "client_key_content" not in args
 
 
+def test_an_assertion_file_reaches_the_module_as_its_path_never_read_on_the_controller():
+    """The runner replaces it during the job, on the host the module runs on: the module reads it at each request."""
+    args = run_action({"token_url": "https://idp/token", "client_id": "c", "client_assertion_file": "/var/run/secrets/tokens/oauth2"})[0][1]
+    assert args["client_assertion_file"] == "/var/run/secrets/tokens/oauth2" and "client_assertion" not in args
+    assert args["client_assertion_type"] == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+
 def test_a_vault_encrypted_client_key_without_the_vault_password_is_one_line(tmp_path):
     args = mtls_args(tmp_path, encrypted=True)
     with pytest.raises(AnsibleActionFail, match=r"^client_key %s is vault-encrypted but no vault password was given"

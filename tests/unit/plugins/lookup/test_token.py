@@ -128,7 +128,7 @@ def test_wrong_vault_password(tmp_path):
     [
         ('["a"]', r"must hold a mapping with client_id and client_secret"),
         ('{"client_id": "x", "password": "y"}',
-         r"has unknown keys password: allowed are audience, auth_method, ca_path, cache, cache_dir, client_assertion_algorithm, "),
+         r"has unknown keys password: allowed are audience, auth_method, ca_path, cache, cache_dir, client_assertion, client_assertion_algorithm, "),
         ("a: [unclosed", r"could not be read as YAML or JSON"),
     ],
 )
@@ -262,6 +262,26 @@ def test_refusal_says_where_id_and_secret_came_from(provider, tmp_path, monkeypa
     assert str(caught.value).endswith(
         "(client_id came from environment variable ANSIBLE_OAUTH2_CLIENT_ID, client_secret from credentials_file %s.)" % path)
     assert "env-id" not in str(caught.value) and SECRET not in str(caught.value)
+
+
+def test_a_refused_assertion_says_where_it_came_from_and_what_it_names(provider, tmp_path, monkeypatch):
+    """The file an environment variable names, and the workload its token speaks for; never the token."""
+    import time
+
+    import jwt
+
+    provider.answer("/token", status=401, json_body={"error": "invalid_client"})
+    token = jwt.encode({"iss": "https://ci.example", "sub": "project_path:ops/deploy:ref_type:branch:ref:main", "aud": "https://idp.example",
+                        "exp": int(time.time()) + 300}, "the CI's key, a stand-in of 32 bytes", algorithm="HS256")
+    (tmp_path / "id-token").write_text(token)
+    monkeypatch.setenv("ANSIBLE_OAUTH2_CLIENT_ASSERTION_FILE", str(tmp_path / "id-token"))
+    with pytest.raises(AnsibleError) as caught:
+        run_lookup(token_url=provider.base_url + "/token", client_id="cid")
+    message = str(caught.value)
+    assert "issuer https://ci.example with subject project_path:ops/deploy:ref_type:branch:ref:main and audience https://idp.example" in message
+    assert message.endswith("(client_id came from the task's arguments, client_assertion_file from environment variable "
+                            "ANSIBLE_OAUTH2_CLIENT_ASSERTION_FILE.)")
+    assert token not in message and dict(provider.requests[-1].form)["client_assertion"] == token
 
 
 def test_other_refusals_do_not_list_origins(provider):

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import re
 import threading
+import time
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, unquote, unquote_plus
 
@@ -249,3 +253,189 @@ def test_an_assertion_echoed_by_the_provider_is_blanked_out(token_endpoint, meth
     with pytest.raises(OAuth2Error, match=r"HTTP 400 invalid_client \(assertion \*{8} is not accepted\)") as caught:
         TokenClient(options).get_token()
     assert len(sent) == 1 and sent[0] not in str(caught.value) and sent[0].split(".")[2] not in str(caught.value)
+
+
+# -- client_assertion: an assertion made elsewhere, a CI job's identity token ---------------------------------------------
+
+CI_ISSUER = "https://token.actions.githubusercontent.com"
+CI_SUBJECT = "repo:example/deploy:environment:production"
+CI_AUDIENCE = "api://AzureADTokenExchange"
+
+
+def identity_token(lifetime=300, **claims):
+    """What a CI job's identity token looks like: signed by the CI (a key of ours stands in), a fresh jti, minutes of life."""
+    now = int(time.time())
+    payload = {"iss": CI_ISSUER, "sub": CI_SUBJECT, "aud": CI_AUDIENCE, "jti": uuid.uuid4().hex, "iat": now, "exp": now + lifetime}
+    payload.update(claims)
+    return jwt.encode({name: value for name, value in payload.items() if value is not None}, KEYS["P-256"][0], algorithm="ES256")
+
+
+def assertion_auth(**options):
+    return client_auth_for(ClientOptions.from_mapping(dict({"token_url": ENDPOINT, "client_id": "cid"}, **options)))
+
+
+def sent_form(auth):
+    form = []
+    auth.authenticate(form, {}, ENDPOINT)
+    return dict(form)
+
+
+def test_a_client_assertion_is_sent_as_given_with_its_type_and_without_a_secret():
+    token = identity_token()
+    auth, form, headers = authenticate(client_id="cid", client_assertion=token + "\n")
+    assert headers == {} and form == {"client_id": "cid", "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                                      "client_assertion": token}
+    assert auth.sensitive_values() == (token,)
+    other_type = "urn:ietf:params:oauth:client-assertion-type:jwt-spiffe"
+    assert authenticate(client_id="cid", client_assertion=token, client_assertion_type=other_type)[1]["client_assertion_type"] == other_type
+
+
+def test_client_assertion_file_is_read_again_for_every_attempt(tmp_path):
+    """CI runners and the kubelet replace the file under a running job: the one read at the start may be stale by a retry."""
+    path = tmp_path / "id-token"
+    first, second = identity_token(), identity_token()
+    path.write_text(first + "\n")
+    auth = assertion_auth(client_assertion_file=str(path))
+    assert sent_form(auth)["client_assertion"] == first
+    path.write_text(second)
+    assert sent_form(auth)["client_assertion"] == second
+    assert auth.sensitive_values() == (first, second), "every assertion read is blanked out of messages"
+
+
+def test_a_retry_reads_the_file_again(token_endpoint, tmp_path):
+    """The first attempt is used up (its jti recorded) and answered 503; the runner has written a new token meanwhile."""
+    path = tmp_path / "id-token"
+    tokens = [identity_token(), identity_token()]
+    path.write_text(tokens[0])
+    seen = []
+
+    def answer(_headers, form):
+        seen.append(form["client_assertion"])
+        if len(seen) == 1:
+            path.write_text(tokens[1])
+            return 503, {"error": "temporarily_unavailable"}
+        return 200, {"access_token": "federated-token", "token_type": "Bearer", "expires_in": 600}
+
+    options = ClientOptions.from_mapping({"token_url": token_endpoint(answer), "client_id": "cid", "client_assertion_file": str(path),
+                                          "retries": 1, "max_retry_wait": 1, "cache": False})
+    assert TokenClient(options).get_token()["access_token"] == "federated-token"
+    assert seen == tokens
+
+
+@pytest.mark.parametrize("claims", [{"exp": None}, {"exp": 4102444800}, {"exp": 4102444800.5}])
+def test_an_assertion_without_exp_or_with_a_future_one_is_sent(claims):
+    assert sent_form(assertion_auth(client_assertion=identity_token(**claims)))["client_id"] == "cid"
+
+
+def test_an_expired_assertion_is_one_line_with_its_expiry_before_any_request(provider, tmp_path):
+    """With discovery too: not even the discovery document is fetched."""
+    expired = identity_token(exp=1767225600)  # 2026-01-01T00:00:00Z
+    options = ClientOptions.from_mapping({"issuer": provider.base_url, "client_id": "cid", "client_assertion": expired, "cache": False})
+    with pytest.raises(OAuth2Error, match=r"^client_assertion expired at 2026-01-01T00:00:00Z; identity tokens of CI jobs live minutes: "
+                                          r"request it in the job that runs the play\.$") as caught:
+        TokenClient(options).get_token()
+    assert provider.requests == [] and expired not in str(caught.value)
+    path = tmp_path / "id-token"
+    path.write_text(expired)
+    with pytest.raises(OAuth2Error, match=r"^client_assertion_file %s holds an assertion that expired at 2026-01-01T00:00:00Z; identity "
+                                          r"tokens of CI jobs live minutes" % re.escape(str(path))):
+        assertion_auth(client_assertion_file=str(path)).check()
+
+
+@pytest.mark.parametrize("exp", ["soon", True, float("inf"), -1, 1e300])
+def test_an_exp_that_is_no_time_is_one_line(exp):
+    with pytest.raises(OAuth2Error, match=r"^client_assertion has an exp claim that is not a time: give the identity token as its issuer made it\.$"):
+        assertion_auth(client_assertion=identity_token(exp=exp)).check()
+
+
+def b64(data):
+    return base64.urlsafe_b64encode(data if isinstance(data, bytes) else json.dumps(data).encode()).decode().rstrip("=")
+
+
+NOT_A_JWT = {
+    "one part": "SECRET-MARKER-opaque-token-value",
+    "two parts": "%s.%s" % (b64({"alg": "ES256"}), b64({"sub": "x"})),
+    "four parts": "%s.%s.c2ln.ZXh0cmE" % (b64({"alg": "ES256"}), b64({"sub": "x"})),
+    "a payload that is not JSON": "%s.%s.c2ln" % (b64({"alg": "ES256"}), b64(b"not json")),
+    "a payload that is a list": "%s.%s.c2ln" % (b64({"alg": "ES256"}), b64(["sub"])),
+    "a header that is a string": "%s.%s.c2ln" % (b64("ES256"), b64({"sub": "x"})),
+    "standard base64 with padding": "%s.%s.c2ln" % (base64.b64encode(b'{"alg":"ES256?"}').decode(), b64({"sub": "x"})),
+    "nested a thousand levels deep": "%s.%s.c2ln" % (b64({"alg": "ES256"}), b64(b"[" * 1000 + b"]" * 1000)),
+    "an empty signature": "%s.%s." % (b64({"alg": "none"}), b64({"sub": "x"})),
+    "far too long": "%s.%s.c2ln" % (b64({"alg": "ES256"}), b64({"sub": "x" * 70000})),
+}
+
+
+@pytest.mark.parametrize("label", NOT_A_JWT)
+def test_an_assertion_that_is_not_a_jwt_is_one_line_without_it(label):
+    value = NOT_A_JWT[label]
+    with pytest.raises(OAuth2Error, match=r"^client_assertion is not a JWT \(three base64url parts separated by dots, the first two JSON "
+                                          r"objects\): give the identity token itself \(%d characters, not shown\)\.$" % len(value)) as caught:
+        assertion_auth(client_assertion=value).cache_secret()
+    assert value not in str(caught.value) and value.split(".")[0] not in str(caught.value)
+
+
+@pytest.mark.parametrize("content, looks", [
+    ('{"count": 1, "value": "eyJ..."}', r"is JSON, not a JWT: give the token itself \(of GitHub's ID token answer, its value field: jq -r \.value\)"),
+    ("Bearer " + "eyJhbGciOi.eyJzdWIi.c2ln", r"is an Authorization header, not a JWT: give the token without its Bearer prefix"),
+    ("\u00e9t\u00e9.\u00e9t\u00e9.sig", r"is not a JWT"),
+    ("", r"is empty: write the identity token to it before the play runs\.$"),
+])
+def test_a_file_that_does_not_hold_a_jwt_is_one_line_naming_it(tmp_path, content, looks):
+    path = tmp_path / "id-token"
+    path.write_bytes(content.encode("utf-8"))
+    with pytest.raises(OAuth2Error, match=r"^client_assertion_file %s %s" % (re.escape(str(path)), looks)):
+        assertion_auth(client_assertion_file=str(path)).check()
+
+
+def test_a_file_that_cannot_be_read_is_one_line_naming_it(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for path, reason in ((tmp_path / "missing", r"cannot be read \(No such file or directory\): give the absolute path of the identity "
+                                                r"token's file where the token is requested"),
+                         (tmp_path, "is not a regular file"), (fifo, "is not a regular file")):
+        with pytest.raises(OAuth2Error, match=r"^client_assertion_file %s %s" % (re.escape(str(path)), reason)):
+            assertion_auth(client_assertion_file=str(path)).check()
+
+
+def test_a_projected_token_behind_symbolic_links_is_read(tmp_path):
+    """The kubelet writes a projected volume as ..data -> ..<timestamp>/token and swaps the ..data link to rotate it."""
+    (tmp_path / "..2026_01_01").mkdir()
+    (tmp_path / "..2026_01_01" / "token").write_text(identity_token(sub="system:serviceaccount:deploy:ansible"))
+    (tmp_path / "..data").symlink_to("..2026_01_01")
+    (tmp_path / "token").symlink_to("..data/token")
+    assert "system:serviceaccount:deploy:ansible" in assertion_auth(client_assertion_file=str(tmp_path / "token")).cache_secret()
+
+
+def test_the_cache_is_keyed_by_the_workload_the_assertion_names_not_by_the_assertion():
+    def secret(**claims):
+        return assertion_auth(client_assertion=identity_token(**claims)).cache_secret()
+
+    assert secret() == secret() == secret(jti="other", iat=1, exp=4102444800, run_id="42"), "each job's new token finds the last one's"
+    workloads = {secret(), secret(iss="https://gitlab.example.com"), secret(sub="repo:example/deploy:ref:refs/heads/main"),
+                 secret(aud=["api://AzureADTokenExchange", "other"]), secret(aud="https://keycloak.example.com/realms/ops")}
+    assert len(workloads) == 5, "another workload never gets its token"
+    other_type = assertion_auth(client_assertion=identity_token(), client_assertion_type="urn:example:other").cache_secret()
+    assert other_type not in workloads
+
+
+def test_an_expired_assertion_still_names_its_workload_for_the_cache():
+    """A token cached with the last assertion is handed out while it lasts; only a new request needs a new assertion."""
+    expired = assertion_auth(client_assertion=identity_token(exp=1767225600))
+    assert expired.cache_secret() == assertion_auth(client_assertion=identity_token()).cache_secret()
+
+
+def test_a_refused_assertion_names_the_issuer_subject_and_audience_to_check(token_endpoint):
+    token = identity_token(exp=4102444800)
+
+    def answer(_headers, form):
+        return 401, {"error": "invalid_client", "error_description": "no federated credential matches %s" % form["client_assertion"]}
+
+    options = ClientOptions.from_mapping({"token_url": token_endpoint(answer), "client_id": "cid", "client_assertion": token, "cache": False})
+    with pytest.raises(OAuth2Error) as caught:
+        TokenClient(options).get_token()
+    assert str(caught.value).endswith(
+        "HTTP 401 invalid_client (no federated credential matches ********); check that the provider trusts this client's assertions "
+        "from issuer %s with subject %s and audience %s (its federated credential must name exactly these), and that the assertion is "
+        "valid by the provider's clock (expires 2100-01-01T00:00:00Z)." % (CI_ISSUER, CI_SUBJECT, CI_AUDIENCE))
+    assert token not in str(caught.value) and token.split(".")[1] not in str(caught.value)

@@ -106,3 +106,62 @@ def test_client_key_and_client_key_content_together_are_one_line_without_the_key
     with pytest.raises(OAuth2Error, match=r"^client_key and client_key_content are both set: give the private key of client_cert once") as caught:
         options(client_cert="/etc/hostname", client_key="/etc/hostname", client_key_content=KEY_TEXT)
     assert "MIGHAgEA" not in str(caught.value)
+
+
+# A JWT as far as these checks go; its claims are the client authentication's to read (test_client_auth.py).
+ASSERTION = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJyZXBvOmV4YW1wbGUvZGVwbG95In0.c2lnbmF0dXJl"
+
+
+def assertion_options(**overrides):
+    return ClientOptions.from_mapping(dict({"token_url": BASE["token_url"], "client_id": "cid"}, **overrides))
+
+
+def test_an_assertion_or_its_file_means_client_assertion_and_needs_no_secret():
+    given = assertion_options(client_assertion=ASSERTION)
+    assert (given.auth_method, given.client_assertion, given.client_secret) == ("client_assertion", ASSERTION, None)
+    assert given.client_assertion_type == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+    assert ASSERTION not in repr(given) and "client_assertion=<hidden>" in repr(given) and given.secret_values() == (ASSERTION,)
+    from_file = assertion_options(client_assertion_file="/var/run/secrets/tokens/oauth2", auth_method="client_assertion")
+    assert (from_file.auth_method, from_file.client_assertion_file) == ("client_assertion", "/var/run/secrets/tokens/oauth2")
+
+
+def test_the_file_is_not_read_when_the_options_are_checked():
+    """It is read at each request, where that is made: the controller checks a module's options without it."""
+    assert assertion_options(client_assertion_file="/nonexistent/id-token").client_assertion_file == "/nonexistent/id-token"
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"client_secret": "s3cret-value"}, r"^client_assertion and client_secret are both set: a client assertion authenticates the client "
+                                        r"instead of a secret, key or certificate; remove one of them\.$"),
+    ({"private_key": KEY_TEXT}, r"^client_assertion and private_key are both set"),
+    ({"private_key_path": "/etc/hostname"}, r"^client_assertion and private_key_path are both set"),
+    ({"client_cert": "/etc/hostname", "client_key": "/etc/hostname"}, r"^client_assertion and client_cert are both set"),
+    ({"auth_method": "private_key_jwt"}, r"^client_assertion is set, and auth_method is private_key_jwt: an assertion given is sent only "
+                                         r"with auth_method client_assertion; remove auth_method \(or set it to client_assertion\), or "
+                                         r"remove client_assertion\.$"),
+    ({"client_assertion_file": "/var/run/id-token"}, r"^client_assertion and client_assertion_file are both set: give the identity token "
+                                                     r"once, as its text or as its file\.$"),
+])
+def test_an_assertion_with_another_credential_or_method_is_one_line_naming_both(overrides, message):
+    with pytest.raises(OAuth2Error, match=message) as caught:
+        assertion_options(client_assertion=ASSERTION, **overrides)
+    assert ASSERTION not in str(caught.value) and "s3cret-value" not in str(caught.value) and "MIGHAgEA" not in str(caught.value)
+
+
+def test_the_file_with_a_secret_names_the_file():
+    with pytest.raises(OAuth2Error, match=r"^client_assertion_file and client_secret are both set"):
+        assertion_options(client_assertion_file="/var/run/id-token", client_secret="s3cret-value")
+
+
+def test_a_relative_assertion_file_is_refused():
+    with pytest.raises(OAuth2Error, match=r"^client_assertion_file id-token is not an absolute path: it is read where the token is requested, "
+                                          r"at each request, and never searched like files/; give its absolute path\.$"):
+        assertion_options(client_assertion_file="id-token")
+    assert assertion_options(client_assertion_file="~/id-token").client_assertion_file.endswith("/id-token")
+
+
+def test_auth_method_client_assertion_without_an_assertion_says_where_to_give_one():
+    with pytest.raises(OAuth2Error, match=r"^client_assertion is not set, and auth_method client_assertion needs it: give the identity token "
+                                          r"as client_assertion, or its file as client_assertion_file \(the client_assertion argument, the "
+                                          r"oauth2_client_assertion variable or the ANSIBLE_OAUTH2_CLIENT_ASSERTION environment variable\)\.$"):
+        assertion_options(auth_method="client_assertion")

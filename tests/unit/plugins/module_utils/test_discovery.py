@@ -98,3 +98,21 @@ def test_deeply_nested_documents_are_one_line(provider, path, answer):
     with pytest.raises(OAuth2Error, match=r"^(OpenID discovery document|JWKS) http://127\.0\.0\.1:\d+%s answered HTTP 200 with JSON nested more "
                                           r"than 32 levels deep" % path):
         client(provider, validate_token=True).get_token()
+
+
+@pytest.mark.parametrize("supported, warned", [
+    (["client_secret_basic", "private_key_jwt"], None),
+    (["client_secret_basic"], "client_assertion (private_key_jwt on the wire) among its token_endpoint_auth_methods_supported "
+                              "(client_secret_basic)"),
+])
+def test_a_client_assertion_is_looked_for_as_private_key_jwt(provider, supported, warned):
+    """An assertion made elsewhere goes over the wire as private_key_jwt's does; discovery documents have no other name for it."""
+    import jwt
+
+    publish(provider, token_endpoint_auth_methods_supported=supported)
+    assertion = jwt.encode({"iss": "https://ci.example", "sub": "job", "exp": int(time.time()) + 300}, "k" * 32, algorithm="HS256")
+    token_client = client(provider, client_secret=None, client_assertion=assertion)
+    assert token_client.get_token()["access_token"] == "opaque"
+    assert dict(provider.requests[-1].form)["client_assertion"] == assertion
+    assert token_client.warnings == (["The provider's discovery document does not list auth_method %s; the request is sent anyway." % warned]
+                                     if warned else [])

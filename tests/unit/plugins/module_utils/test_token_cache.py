@@ -175,6 +175,69 @@ def test_names_depend_on_the_user_key():
     assert identity(user_key=b"a" * 32) != identity(user_key=b"b" * 32)
 
 
+def identity_token(sub="repo:example/deploy:environment:production", exp_in=300, **claims):
+    """A CI job's identity token as far as the cache sees it: its signature is the provider's to check, never the cache's."""
+    import jwt
+
+    now = int(time.time())
+    payload = dict({"iss": "https://token.actions.githubusercontent.com", "sub": sub, "aud": "api://AzureADTokenExchange",
+                    "jti": os.urandom(8).hex(), "iat": now, "exp": now + exp_in}, **claims)
+    return jwt.encode(payload, "the CI's signing key, a stand-in of 32+ bytes", algorithm="HS256")
+
+
+def test_client_assertion_entries_are_named_by_the_workload_and_the_user_key():
+    """Each job's identity token is new (jti, exp); the entry of its workload is not: the next job finds the token.
+    With no secret, only the per-user key keeps the name (and the encryption key) from whoever reads the directory."""
+    def name(user_key=b"k" * 32, **claims):
+        return identity(user_key, client_secret=None, client_assertion=identity_token(**claims))
+
+    assert name() == name() == name(exp_in=600, run_id="42")
+    assert len({name(), name(sub="repo:example/other:ref:refs/heads/main"), name(iss="https://gitlab.example.com"),
+                name(aud="https://keycloak.example.com/realms/ops"), name(user_key=b"j" * 32), identity(client_secret=None,
+                client_assertion=identity_token(), client_id="other")}) == 6
+
+
+def test_the_next_assertion_of_the_same_workload_reuses_the_cached_token(provider, cache_dir, clock, tmp_path):
+    """A play of many tasks, or the next run, with the runner's file replaced in between: one token request."""
+    issue(provider)
+    path = tmp_path / "id-token"
+    sent = []
+    for _run in range(3):
+        path.write_text(identity_token())
+        sent.append(path.read_text())
+        assert client(provider, cache_dir, clock, client_secret=None, client_assertion_file=str(path)).get_token()["access_token"] == "tok"
+    assert token_requests(provider) == 1
+    assert dict(provider.requests[0].form)["client_assertion"] == sent[0]
+    path.write_text(identity_token(sub="repo:example/other:ref:refs/heads/main"))
+    client(provider, cache_dir, clock, client_secret=None, client_assertion_file=str(path)).get_token()
+    assert token_requests(provider) == 2, "another workload's assertion never gets the token"
+
+
+def test_with_cache_false_each_request_sends_the_file_as_it_is_then(provider, cache_dir, clock, tmp_path):
+    issue(provider)
+    path = tmp_path / "id-token"
+    sent = []
+    for _run in range(2):
+        path.write_text(identity_token())
+        sent.append(path.read_text())
+        TokenClient(options(provider, cache_dir, client_secret=None, client_assertion_file=str(path), cache=False), clock=clock).get_token()
+    assert [dict(seen.form)["client_assertion"] for seen in provider.requests] == sent and sent[0] != sent[1]
+
+
+def test_an_expired_assertion_is_refused_only_when_a_token_must_be_requested(provider, cache_dir, clock, tmp_path):
+    """The identity token lives minutes, the access token it obtained an hour: later tasks of the play use the cached one."""
+    issue(provider)
+    path = tmp_path / "id-token"
+    path.write_text(identity_token())
+    client(provider, cache_dir, clock, client_secret=None, client_assertion_file=str(path)).get_token()
+    path.write_text(identity_token(exp_in=-60))
+    assert client(provider, cache_dir, clock, client_secret=None, client_assertion_file=str(path)).get_token()["access_token"] == "tok"
+    clock.now = START + 600
+    with pytest.raises(OAuth2Error, match=r"holds an assertion that expired at .*; identity tokens of CI jobs live minutes"):
+        client(provider, cache_dir, clock, client_secret=None, client_assertion_file=str(path)).get_token()
+    assert token_requests(provider) == 1
+
+
 # RFC 5869 appendix A, test cases 1 (with salt and info) and 3 (empty salt and info).
 HKDF_VECTORS = [
     (bytes(range(13)), bytes(range(0xf0, 0xfa)), 42,
