@@ -443,6 +443,29 @@ class Provider:  # pylint: disable=too-many-instance-attributes
         """Every access token the provider issued since start or the last reset."""
         return list(self._call("GET", f"{self.issuer}/_test/issued")["access_tokens"])
 
+    def client_assertions(self) -> list[str]:
+        """Every client assertion the token endpoint received since start or the last reset, accepted or not, in order."""
+        return list(self._call("GET", f"{self.issuer}/_test/issued")["client_assertions"])
+
+    def identity_token(self, lifetime: int = 300, **claims: Any) -> str:
+        """A client assertion the provider accepts for its private_key_jwt client, standing in for a CI job's identity token.
+
+        A real one is signed by the CI's issuer and names the job's workload (iss, sub, aud), which the provider trusts
+        through a federated credential. This provider knows the client's own keys instead, so the stand-in is signed with
+        the client's RSA key and names what the provider checks: iss = sub = the client id, aud = the token endpoint, a
+        fresh jti (it refuses one it has seen), and an exp minutes away, as CI tokens have. claims override or add
+        claims; a claim set to None is left out.
+        """
+        if not self.client_keys:
+            raise ProviderError("provider not started")
+        client_id = self.clients["private_key"]["client_id"]
+        now = int(time.time())
+        payload = {"iss": client_id, "sub": client_id, "aud": self.token_url, "jti": os.urandom(16).hex(), "iat": now, "exp": now + lifetime}
+        payload.update(claims)
+        key = serialization.load_pem_private_key(self.client_keys["rsa"].read_bytes(), None)
+        return jwt.encode({name: value for name, value in payload.items() if value is not None}, key, algorithm="RS256",
+                          headers={"kid": "rsa"})
+
     def dpop_proofs(self) -> list[str]:
         """Every DPoP proof the token endpoint and the API received since start or the provider's last reset."""
         return list(self._call("GET", f"{self.issuer}/_test/issued")["dpop_proofs"])

@@ -262,11 +262,15 @@ provider.use(async (ctx, next) => {
   }
 });
 
-// Every access token issued since the last reset, so leak tests can search for each exact string.
+// Every access token issued since the last reset, so leak tests can search for each exact string; and every client
+// assertion the token endpoint received, accepted or not, so tests see which one a request sent.
 const issuedTokens = [];
+const receivedAssertions = [];
 provider.use(async (ctx, next) => {
   await next();
-  if (ctx.oidc?.route === 'token' && ctx.status === 200 && ctx.body?.access_token) issuedTokens.push(ctx.body.access_token);
+  if (ctx.oidc?.route !== 'token') return;
+  if (ctx.status === 200 && ctx.body?.access_token) issuedTokens.push(ctx.body.access_token);
+  if (typeof ctx.oidc.params?.client_assertion === 'string') receivedAssertions.push(ctx.oidc.params.client_assertion);
 });
 
 // One token request of a client, armed by /_test/fail-next, is answered with an error status after the provider did
@@ -300,7 +304,7 @@ oidcServer.on('request', (req, res) => {
     return;
   }
   if (pathname === '/_test/issued' && req.method === 'GET') {
-    sendJson(res, 200, { access_tokens: issuedTokens, dpop_proofs: receivedProofs });
+    sendJson(res, 200, { access_tokens: issuedTokens, dpop_proofs: receivedProofs, client_assertions: receivedAssertions });
     return;
   }
   if (pathname === '/_test/fail-next' && req.method === 'POST') {
@@ -314,6 +318,7 @@ oidcServer.on('request', (req, res) => {
     dpopNonceChallenges = 0;
     issuedTokens.length = 0;
     receivedProofs.length = 0;
+    receivedAssertions.length = 0;
     failNext.clear();
     sendJson(res, 200, { token_requests: tokenRequests, dpop_nonce_challenges: dpopNonceChallenges });
     return;
