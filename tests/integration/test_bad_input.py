@@ -38,7 +38,7 @@ CORE_LINE = tuple(int(part) for part in ansible_version.split(".")[:2])
 # Values of secret-like options; vault-encrypted in secrets.yml, so only the plugins could ever show them.
 MARKERS = {"marker_nested": MARKER + "-1-nested", "marker_listed": MARKER + "-2-listed", "marker_scope": MARKER + "-3-scope",
            "marker_extra": MARKER + "-4-extra", "marker_reserved": MARKER + "-5-reserved", "marker_file": MARKER + "-6-file",
-           "marker_dpop_key": MARKER + "-7-dpop-key", "marker_header": MARKER + "-8-header"}
+           "marker_dpop_key": MARKER + "-7-dpop-key", "marker_header": MARKER + "-8-header", "marker_assertion": MARKER + "-9-assertion"}
 # Non-loopback hosts are in TEST-NET-1 (192.0.2.0/24): a request there would hang until the 10 s timeout.
 BAD_URLS = {
     "backslash_before_at": "http://192.0.2.2:18081\\@127.0.0.1/ok",
@@ -203,6 +203,45 @@ def dpop_key_cases() -> List[Case]:
     ]
 
 
+def assertion_cases(directory: Path) -> List[Case]:
+    """A CI job's identity token as client_assertion or in client_assertion_file, wrong in each way a pipeline gets it
+    wrong; the tokens are vault-encrypted variables (good_assertion, expired_assertion) or files under assertions/. Each
+    is one line before any request: the assertion is decoded where the token would be requested, never sent."""
+    files = directory / "assertions"
+    no_secret = {"client_secret": None}
+    return [
+        Case("client_assertion expired", dict(no_secret, client_assertion="expired_assertion"),
+             ("client_assertion expired at", "request it in the job that runs the play")),
+        Case("client_assertion not a JWT", dict(no_secret, client_assertion="marker_assertion"), ("client_assertion", "not a JWT")),
+        Case("client_assertion with client_secret", {"client_assertion": "good_assertion"}, ("client_assertion", "client_secret")),
+        Case("client_assertion and client_assertion_file", dict(no_secret, client_assertion="good_assertion",
+                                                                 client_assertion_file="'%s'" % (files / "good.jwt")),
+             ("client_assertion", "client_assertion_file")),
+        Case("client_assertion_file expired", dict(no_secret, client_assertion_file="'%s'" % (files / "expired.jwt")),
+             ("client_assertion_file", "expired at")),
+        Case("client_assertion_file not a JWT", dict(no_secret, client_assertion_file="'%s'" % (files / "not-a-jwt.txt")),
+             ("client_assertion_file", "not a JWT")),
+        Case("client_assertion_file missing", dict(no_secret, client_assertion_file="'%s'" % (files / "no-such-token")),
+             ("client_assertion_file", "cannot be read")),
+        Case("client_assertion_file relative", dict(no_secret, client_assertion_file="'id-token'"), ("client_assertion_file", "absolute path")),
+        Case("client_assertion_file with client_secret", {"client_assertion_file": "'%s'" % (files / "good.jwt")},
+             ("client_assertion_file", "client_secret")),
+        Case("client_assertion_file with private_key_path", dict(no_secret, client_assertion_file="'%s'" % (files / "good.jwt"),
+                                                                  private_key_path="'client-key.pem'"),
+             ("client_assertion_file", "private_key_path")),
+        Case("client_assertion_file with auth_method private_key_jwt", dict(no_secret, client_assertion_file="'%s'" % (files / "good.jwt"),
+                                                                            auth_method="'private_key_jwt'"),
+             ("client_assertion_file", "auth_method is private_key_jwt")),
+        Case("auth_method client_assertion without an assertion", dict(no_secret, auth_method="'client_assertion'"),
+             ("client_assertion", "auth_method client_assertion needs it")),
+    ]
+
+
+def assertions(ansible) -> Dict[str, str]:
+    """The identity tokens of the cases: one the provider would accept (never sent: each case fails before), one expired."""
+    return {"good_assertion": ansible.provider.identity_token(), "expired_assertion": ansible.provider.identity_token(lifetime=-3600)}
+
+
 def dpop_keys() -> Dict[str, str]:
     """PEM texts of the DPoP key cases: a DSA key (DPoP has no algorithm for it), an EC key protected by a passphrase, a
     good EC key given while dpop is false, and the good EC key of the file vault-encrypted with another password."""
@@ -234,10 +273,11 @@ def cache_cases(directory: Path, front_end: str) -> List[Case]:
     )]
 
 
-def prepare_files(ansible, keys: Dict[str, str]) -> None:
-    """secrets.yml (vault) with the DPoP keys, bad_urls.yml, line_break.yml (a newline is hard to write in a Jinja
-    expression inside YAML), and the bad credentials files, DPoP key files and cache directories of the cases."""
-    secrets = dict(MARKERS, good_secret=ansible.secret("basic"), **keys)
+def prepare_files(ansible, keys: Dict[str, str], tokens: Dict[str, str]) -> None:
+    """secrets.yml (vault) with the DPoP keys and identity tokens, bad_urls.yml, line_break.yml (a newline is hard to write
+    in a Jinja expression inside YAML), and the bad credentials files, DPoP key files, identity token files and cache
+    directories of the cases."""
+    secrets = dict(MARKERS, good_secret=ansible.secret("basic"), **keys, **tokens)
     ansible.write("secrets.yml", "".join("%s: %s\n" % (name, json.dumps(value)) for name, value in secrets.items()))
     ansible.vault("encrypt", "secrets.yml")
     ansible.write("bad_urls.yml", "bad_urls: %s\n" % json.dumps(BAD_URLS))
@@ -257,6 +297,10 @@ def prepare_files(ansible, keys: Dict[str, str]) -> None:
         assert result.returncode == 0, result.stderr
     ansible.write("files/vaulted.yml", creds)
     ansible.vault("encrypt", "files/vaulted.yml")
+    ansible.write("files/client-key.pem", ansible.provider.client_keys["rsa"].read_text())
+    ansible.write("assertions/good.jwt", tokens["good_assertion"] + "\n")
+    ansible.write("assertions/expired.jwt", tokens["expired_assertion"] + "\n")
+    ansible.write("assertions/not-a-jwt.txt", '{"count": 1, "value": "%s-10-assertion-file"}\n' % MARKER)
     for front_end in FRONT_ENDS:
         base = ansible.directory / ("cache-" + front_end)
         base.mkdir(mode=0o700)
@@ -473,9 +517,11 @@ def not_run_here(front_end: str, case: Case) -> str:
 
 
 def front_end_cases(directory: Path, front_end: str) -> List[Pair]:
-    """One front end's playbook: every error case, the DPoP key cases, api_call's own cases, and the cache cases."""
+    """One front end's playbook: every error case, the DPoP key and client assertion cases, api_call's own cases, and the
+    cache cases."""
     own = api_call_cases() if front_end == "api_call" else []
-    return [(front_end, case) for case in error_cases() + dpop_key_cases() + own + cache_cases(directory, front_end)]
+    cases = error_cases() + dpop_key_cases() + assertion_cases(directory) + own + cache_cases(directory, front_end)
+    return [(front_end, case) for case in cases]
 
 
 def expected_requests(pairs: List[Pair]) -> Tuple[int, int]:
@@ -488,9 +534,11 @@ def expected_requests(pairs: List[Pair]) -> Tuple[int, int]:
 
 def test_bad_input_fails_fast_and_clearly(ansible, capsys):
     keys = dpop_keys()
-    prepare_files(ansible, keys)
+    tokens = assertions(ansible)
+    prepare_files(ansible, keys, tokens)
     key_lines = [line for pem in keys.values() for line in base64_lines(pem)]
-    secrets = [ansible.vault_password, *MARKERS.values(), *ansible.client_secrets(), *ansible.private_key_lines(), *key_lines]
+    secrets = [ansible.vault_password, *MARKERS.values(), *ansible.client_secrets(), *ansible.private_key_lines(), *key_lines,
+               *(part for token in tokens.values() for part in (token, token.split(".")[1], token.split(".")[2]))]
     tally = Tally()
     runs = []
     # Each front end's own playbook, and a last one with no vault password, which only its credentials_file case needs.
@@ -526,10 +574,11 @@ def test_bad_input_fails_fast_and_clearly(ansible, capsys):
 
     with capsys.disabled():
         print("\n" + "\n".join(tally.summary()))
+    assert ansible.provider.client_assertions() == [], "no identity token of a case reached the provider"
     for run in runs:
         assert MARKER not in run.everything, "a secret marker leaked into the output, the log or the junit report"
         assert escaped(run.everything) == [], "a Python error escaped a plugin"
-        ansible.assert_no_secrets(run, ansible.vault_password, *key_lines)
+        ansible.assert_no_secrets(run, ansible.vault_password, *key_lines, *secrets)
     assert not tally.failures, "\n".join(tally.failures)
 
 

@@ -162,6 +162,41 @@ API_CALL_PLAY = """
       ignore_errors: true
 """
 
+# auth_method client_assertion: a CI job's identity token (the harness's stand-in) as a file, as a vault-encrypted
+# variable, expired, and refused as a replay.
+ASSERTION_PLAY = """
+- hosts: app
+  gather_facts: false
+  vars_files: [secrets.yml]
+  vars:
+    oauth2_token_url: "{{ token_url }}"
+    oauth2_ca_path: "{{ ca_path }}"
+    oauth2_client_id: "{{ private_key_client_id }}"
+  tasks:
+    - name: api_call on every host with the identity token's file
+      oauth2.client_credentials.api_call:
+        url: "{{ api_url }}"
+        api_ca_path: "{{ ca_path }}"
+        client_assertion_file: "{{ playbook_dir }}/id-token"
+    - name: The module with the identity token as a variable
+      oauth2.client_credentials.token:
+        client_assertion: "{{ identity_token }}"
+        cache: false
+        fact_name: ""
+      run_once: true
+      delegate_to: localhost
+    - name: An expired identity token, where a token must be requested (a cached one would be handed out)
+      ansible.builtin.debug:
+        msg: "{{ lookup('oauth2.client_credentials.token', client_assertion=expired_identity_token, cache=false) }}"
+      run_once: true
+      ignore_errors: true
+    - name: The same identity token again, refused by the provider
+      ansible.builtin.debug:
+        msg: "{{ lookup('oauth2.client_credentials.token', client_assertion=identity_token, cache=false) }}"
+      run_once: true
+      ignore_errors: true
+"""
+
 # The canary in every form the search looks for, each made by Ansible's own filters, one form a line (its name, a tab,
 # the canary in that form) in canary.txt, and a token, its payload and its signature alike: the search must find each
 # form on its own line. A canary, never a real secret; the token one no other play uses (cache false).
@@ -263,21 +298,31 @@ def secret_values(ansible, wrong_secret: str) -> Dict[str, str]:
     return values
 
 
+# The identity token file the CI runner brings, as the user brings the vault password file: the two files not searched.
+IDENTITY_TOKEN_FILE = "id-token"
+
+
 def written_files(ansible) -> Dict[str, Path]:
-    """Everything under the test's home, its temporary directories and caches, but the vault password file the user brought."""
+    """Everything under the test's home, its temporary directories and caches, but the vault password file the user
+    brought and the identity token file the runner wrote."""
+    brought = (ansible.vault_password_file, ansible.directory / IDENTITY_TOKEN_FILE)
     return {str(path.relative_to(ansible.directory)): path for path in ansible.directory.rglob("*")
-            if path.is_file() and not path.is_symlink() and path != ansible.vault_password_file}
+            if path.is_file() and not path.is_symlink() and path not in brought}
 
 
 def test_no_secret_and_no_token_anywhere(ansible, capsys):
     ansible.write_inventory()
     ansible.write_vaulted_variables()  # oauth2_client_id and oauth2_client_secret, for the playbooks run by FQCN
     wrong_secret = "Wrong-" + ansible.secret("basic")
+    expired_identity_token = ansible.provider.identity_token(lifetime=-3600)
     ansible.write("secrets.yml", ansible.encrypt_string(ansible.secret("basic"), "basic_secret")
                   + ansible.encrypt_string(ansible.secret("special"), "special_secret")
                   + ansible.encrypt_string(ansible.secret("restricted"), "restricted_secret")
                   + ansible.encrypt_string(ansible.secret("dpop"), "dpop_secret")
-                  + ansible.encrypt_string(wrong_secret, "wrong_secret"))
+                  + ansible.encrypt_string(wrong_secret, "wrong_secret")
+                  + ansible.encrypt_string(ansible.provider.identity_token(), "identity_token")
+                  + ansible.encrypt_string(expired_identity_token, "expired_identity_token"))
+    ansible.write(IDENTITY_TOKEN_FILE, ansible.provider.identity_token() + "\n")
     creds = ansible.write("files/creds.yml", "client_id: %s\nclient_secret: %s\nauth_method: client_secret_post\n" % (
         ansible.provider.clients["post"]["client_id"], ansible.secret("post")))
     ansible.vault("encrypt", str(creds))
@@ -296,7 +341,7 @@ def test_no_secret_and_no_token_anywhere(ansible, capsys):
     env = {"ANSIBLE_CACHE_PLUGIN": "ansible.builtin.jsonfile", "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(ansible.directory / "facts"),
            "TMPDIR": str(temporary), "ANSIBLE_REMOTE_TMP": str(temporary / "remote")}
     outputs: Dict[str, bytes] = {}
-    for play in (LOOKUP_PLAY, MODULE_PLAY, ROLE_PLAY, API_CALL_PLAY, CANARY_PLAY):
+    for play in (LOOKUP_PLAY, MODULE_PLAY, ROLE_PLAY, API_CALL_PLAY, ASSERTION_PLAY, CANARY_PLAY):
         run = ansible.playbook(play, "-vvvv", "-i", "inventory.ini", env=env)
         assert run.returncode == 0, run.output
         outputs["output of run %d" % ansible.runs] = run.output.encode()
@@ -310,6 +355,9 @@ def test_no_secret_and_no_token_anywhere(ansible, capsys):
 
     tokens = ansible.provider.issued_tokens()
     proofs = ansible.provider.dpop_proofs()
+    # Every assertion the token endpoint received (the identity tokens, and those private_key_jwt and client_secret_jwt
+    # signed), and the expired identity token, which never left the controller: each is a credential while it lives.
+    assertions = ansible.provider.client_assertions() + [expired_identity_token]
     canary_lines = dict(line.split("\t", 1) for line in (ansible.directory / "canary.txt").read_text().splitlines())
     canary_token = canary_lines["token"]
     assert len(tokens) >= 5 and canary_token in tokens
@@ -317,6 +365,8 @@ def test_no_secret_and_no_token_anywhere(ansible, capsys):
     values.update(("DPoP key line %d" % n, line) for n, line in enumerate(dpop_key.splitlines()[1:-1]) if len(line) >= SHORTEST_VALUE)
     for n, token in enumerate(tokens):
         values.update(token_values("canary token" if token == canary_token else "token %d" % n, token))
+    for n, assertion in enumerate(assertions):
+        values.update(token_values("client assertion %d" % n, assertion))
     # A proof's header is its public key, which the API answers back (jkt is its thumbprint): the signed payload and signature count.
     for n, proof in enumerate(proofs):
         signed = token_values("DPoP proof %d" % n, proof)
@@ -335,10 +385,12 @@ def test_no_secret_and_no_token_anywhere(ansible, capsys):
     counts = {place: sum(where.startswith(prefix) for where in files) for place, prefix in places.items()}
     with capsys.disabled():
         print("\nsecret-leak suite: %d values (%d client secrets and a wrong one, the vault password, %d private key lines, %d issued "
-              "tokens with their payloads and signatures, %d DPoP proofs with theirs, a DPoP key, a canary) in %d forms each (%s; each "
-              "of those also in base64 and URL-safe base64 at offsets 0, 1 and 2), searched in %d outputs, %d run logs and %d other "
-              "files (%s), %d bytes in all; found the canary in %d of %d forms and %d of 3 parts of the canary token; %d leaks%s" % (
-                  len(values), len(ansible.client_secrets()), len(ansible.private_key_lines()), len(tokens), len(proofs), len(forms(canary)),
+              "tokens with their payloads and signatures, %d DPoP proofs and %d client assertions with theirs, a DPoP key, a canary) in "
+              "%d forms each (%s; each of those also in base64 and URL-safe base64 at offsets 0, 1 and 2), searched in %d outputs, %d run "
+              "logs and %d other files (%s), %d bytes in all; found the canary in %d of %d forms and %d of 3 parts of the canary token; "
+              "%d leaks%s" % (
+                  len(values), len(ansible.client_secrets()), len(ansible.private_key_lines()), len(tokens), len(proofs), len(assertions),
+                  len(forms(canary)),
                   ", ".join(text_forms(canary)), len(outputs), len(logs), len(files) - len(logs),
                   ", ".join("%s %d" % item for item in counts.items()), sum(len(data) for data in texts.values()),
                   len(canary_forms), len(forms(canary)), len(token_segments), len(leaks), "".join(
@@ -347,6 +399,10 @@ def test_no_secret_and_no_token_anywhere(ansible, capsys):
     assert canary_forms == set(forms(canary)), "each form of the canary, found on the line written in that form"
     assert token_segments == {"canary token", "canary token payload", "canary token signature"}
     assert leaks == []
-    assert len(logs) == ansible.runs == 7, "every run's log is kept and searched"
+    assert len(logs) == ansible.runs == 8, "every run's log is kept and searched"
+    assert len(assertions) >= 5, "identity tokens, and the assertions private_key_jwt signed, were made and searched"
+    shown = b"".join(outputs.values())
+    assert b"client_assertion expired at" in shown and b"check that the provider trusts this client's assertions" in shown, \
+        "the expired and the refused identity token failed as they should, and were searched for in their messages"
     assert len(proofs) >= 10, "DPoP proofs of the token endpoint and the API were made and searched"
     assert counts["fact cache"] and counts["token cache"], "the fact cache and the token cache were written and searched"
