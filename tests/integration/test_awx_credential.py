@@ -135,3 +135,16 @@ def test_a_private_key_jwt_client_with_a_token_url(ansible):
     assert run.returncode == 0, run.output
     assert '"client_id": "cc-private-key-client"' in run.output
     ansible.assert_no_secrets(run)
+
+
+def test_a_client_with_a_workload_identity_token_file_and_no_secret(ansible):
+    """A container group mounts the job pod's projected service-account token; the credential names its path only."""
+    token = ansible.provider.identity_token()
+    path = ansible.write("pod/var/run/secrets/oauth2/token", token)
+    run, extra_vars = run_get_token(ansible, {
+        "token_url": ansible.provider.token_url, "client_id": ansible.provider.clients["private_key"]["client_id"],
+        "client_assertion_file": str(path)})
+    assert run.returncode == 0, run.output
+    assert '"client_id": "cc-private-key-client"' in run.output
+    assert ansible.provider.client_assertions() == [token] and token not in extra_vars.read_text()
+    ansible.assert_no_secrets(run, token)
