@@ -7,6 +7,9 @@ An example is a code block preceded by an RST comment that says what to do with 
   .. example: shell              run the block with bash in that directory; it must succeed
   .. example: github-actions     run the workflow's "Deploy" step with its env, secrets and variables filled in
   .. example: gitlab-ci          run the job's script with its variables and a File-type VAULT_PASSWORD_FILE
+  .. example: gitlab-ci-id-tokens  run the job's script with its variables and, for each id_tokens entry, an identity
+                                 token the provider accepts for that audience; deploy-bot is the provider's
+                                 private_key_jwt client there, whose assertions stand in for GitLab's tokens
   .. example: awx-job <name> [args]  save as <name>, run it with only the AWX credential type's injections
   .. example: same-as-injectors  must equal the shipped AWX credential type's injectors
   .. example: execution-environment  installs the collection's tarball (or names it); it ships the requirements it relies on
@@ -210,6 +213,7 @@ def test_the_examples_of_each_guide(ansible, guide):
         assert result.returncode == 0, "%s failed:\n%s%s" % (where, result.stdout, result.stderr)
 
     recipes: List[Path] = []
+    secrets: List[str] = []
     ran = 0
     for example in examples(DOCSITE / "rst" / (guide + ".rst")):
         kind, args, where = example.marker[0], example.marker[1:], "%s.rst:%d" % (guide, example.line)
@@ -239,6 +243,22 @@ def test_the_examples_of_each_guide(ansible, guide):
             job_env = {name: real(str(value)) for name, value in job["variables"].items()}
             bash("\n".join(real(line) for line in job["script"]), where, dict(job_env, VAULT_PASSWORD_FILE=str(password_file)))
             ran += 1
+        elif kind == "gitlab-ci-id-tokens":
+            job = yaml.safe_load(example.text)["deploy"]
+            check_install(job["before_script"], example.text, Path(ansible.env["ANSIBLE_COLLECTIONS_PATH"]), where)
+            federated = provider.clients["private_key"]["client_id"]
+
+            def as_federated(text: str) -> str:
+                return real(text.replace("deploy-bot", federated))
+
+            # GitLab's token service is not here: each id_tokens variable gets an identity token the provider accepts.
+            identity = {name: provider.identity_token(aud=as_federated(str(spec["aud"]))) for name, spec in job["id_tokens"].items()}
+            job_env = {name: as_federated(str(value)) for name, value in job["variables"].items()}
+            before = len(provider.client_assertions())
+            bash("\n".join(as_federated(line) for line in job["script"]), where, dict(job_env, **identity))
+            assert provider.client_assertions()[before:] == list(identity.values()), where + " sends the job's identity token"
+            secrets += identity.values()
+            ran += 1
         elif kind == "awx-job":
             injection = load_awx_injection()
             ansible.write(args[0], real(example.text))
@@ -267,7 +287,7 @@ def test_the_examples_of_each_guide(ansible, guide):
     if recipes:
         bash("ansible-playbook --syntax-check " + " ".join(path.name for path in recipes), guide + " recipes")
     assert ran or recipes, "a guide with nothing run or checked"
-    ansible.assert_no_secrets(Run("".join(outputs)))
+    ansible.assert_no_secrets(Run("".join(outputs)), *secrets)
 
 
 # What the README's first task leaves to the reader: their provider's issuer, their API, their client id.
