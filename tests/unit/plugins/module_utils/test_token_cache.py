@@ -197,18 +197,24 @@ def test_client_assertion_entries_are_named_by_the_workload_and_the_user_key():
                 client_assertion=identity_token(), client_id="other")}) == 6
 
 
+def rotated(path, **claims):
+    """The runner (or the kubelet) writes a new identity token to the file: the next job's, or a renewal."""
+    token = identity_token(**claims)
+    path.write_text(token + "\n")
+    return token
+
+
 def test_the_next_assertion_of_the_same_workload_reuses_the_cached_token(provider, cache_dir, clock, tmp_path):
     """A play of many tasks, or the next run, with the runner's file replaced in between: one token request."""
     issue(provider)
     path = tmp_path / "id-token"
     sent = []
     for _run in range(3):
-        path.write_text(identity_token())
-        sent.append(path.read_text())
+        sent.append(rotated(path))
         assert client(provider, cache_dir, clock, client_secret=None, client_assertion_file=str(path)).get_token()["access_token"] == "tok"
     assert token_requests(provider) == 1
     assert dict(provider.requests[0].form)["client_assertion"] == sent[0]
-    path.write_text(identity_token(sub="repo:example/other:ref:refs/heads/main"))
+    rotated(path, sub="repo:example/other:ref:refs/heads/main")
     client(provider, cache_dir, clock, client_secret=None, client_assertion_file=str(path)).get_token()
     assert token_requests(provider) == 2, "another workload's assertion never gets the token"
 
@@ -218,8 +224,7 @@ def test_with_cache_false_each_request_sends_the_file_as_it_is_then(provider, ca
     path = tmp_path / "id-token"
     sent = []
     for _run in range(2):
-        path.write_text(identity_token())
-        sent.append(path.read_text())
+        sent.append(rotated(path))
         TokenClient(options(provider, cache_dir, client_secret=None, client_assertion_file=str(path), cache=False), clock=clock).get_token()
     assert [dict(seen.form)["client_assertion"] for seen in provider.requests] == sent and sent[0] != sent[1]
 
