@@ -207,30 +207,30 @@ def assertion_cases(directory: Path) -> List[Case]:
     """A CI job's identity token as client_assertion or in client_assertion_file, wrong in each way a pipeline gets it
     wrong; the tokens are vault-encrypted variables (good_assertion, expired_assertion) or files under assertions/. Each
     is one line before any request: the assertion is decoded where the token would be requested, never sent."""
-    files = directory / "assertions"
+    def file(name: str) -> str:
+        return "'%s'" % (directory / "assertions" / name)
+
     no_secret = {"client_secret": None}
     return [
         Case("client_assertion expired", dict(no_secret, client_assertion="expired_assertion"),
              ("client_assertion expired at", "request it in the job that runs the play")),
         Case("client_assertion not a JWT", dict(no_secret, client_assertion="marker_assertion"), ("client_assertion", "not a JWT")),
         Case("client_assertion with client_secret", {"client_assertion": "good_assertion"}, ("client_assertion", "client_secret")),
-        Case("client_assertion and client_assertion_file", dict(no_secret, client_assertion="good_assertion",
-                                                                 client_assertion_file="'%s'" % (files / "good.jwt")),
+        Case("client_assertion and client_assertion_file",
+             dict(no_secret, client_assertion="good_assertion", client_assertion_file=file("good.jwt")),
              ("client_assertion", "client_assertion_file")),
-        Case("client_assertion_file expired", dict(no_secret, client_assertion_file="'%s'" % (files / "expired.jwt")),
-             ("client_assertion_file", "expired at")),
-        Case("client_assertion_file not a JWT", dict(no_secret, client_assertion_file="'%s'" % (files / "not-a-jwt.txt")),
+        Case("client_assertion_file expired", dict(no_secret, client_assertion_file=file("expired.jwt")), ("client_assertion_file", "expired at")),
+        Case("client_assertion_file not a JWT", dict(no_secret, client_assertion_file=file("not-a-jwt.txt")),
              ("client_assertion_file", "not a JWT")),
-        Case("client_assertion_file missing", dict(no_secret, client_assertion_file="'%s'" % (files / "no-such-token")),
+        Case("client_assertion_file missing", dict(no_secret, client_assertion_file=file("no-such-token")),
              ("client_assertion_file", "cannot be read")),
         Case("client_assertion_file relative", dict(no_secret, client_assertion_file="'id-token'"), ("client_assertion_file", "absolute path")),
-        Case("client_assertion_file with client_secret", {"client_assertion_file": "'%s'" % (files / "good.jwt")},
-             ("client_assertion_file", "client_secret")),
-        Case("client_assertion_file with private_key_path", dict(no_secret, client_assertion_file="'%s'" % (files / "good.jwt"),
-                                                                  private_key_path="'client-key.pem'"),
+        Case("client_assertion_file with client_secret", {"client_assertion_file": file("good.jwt")}, ("client_assertion_file", "client_secret")),
+        Case("client_assertion_file with private_key_path",
+             dict(no_secret, client_assertion_file=file("good.jwt"), private_key_path="'client-key.pem'"),
              ("client_assertion_file", "private_key_path")),
-        Case("client_assertion_file with auth_method private_key_jwt", dict(no_secret, client_assertion_file="'%s'" % (files / "good.jwt"),
-                                                                            auth_method="'private_key_jwt'"),
+        Case("client_assertion_file with auth_method private_key_jwt",
+             dict(no_secret, client_assertion_file=file("good.jwt"), auth_method="'private_key_jwt'"),
              ("client_assertion_file", "auth_method is private_key_jwt")),
         Case("auth_method client_assertion without an assertion", dict(no_secret, auth_method="'client_assertion'"),
              ("client_assertion", "auth_method client_assertion needs it")),

@@ -60,7 +60,7 @@ def test_a_play_with_only_the_client_id_the_token_endpoint_and_an_assertion_file
 def test_a_replaced_assertion_file_is_read_again_by_each_request(ansible):
     """With cache: false every task requests a token, each with the assertion the file holds at that moment; the provider
     would refuse one it has seen, as the last task, after which the file was not replaced, shows."""
-    tokens = [ansible.provider.identity_token() for _ in range(3)]
+    tokens = [ansible.provider.identity_token() for _job in range(3)]
     for number, token in enumerate(tokens):
         ansible.write("next-id-token-%d" % number, token)
     ansible.write("id-token", tokens[0])
