@@ -90,6 +90,15 @@ EXAMPLES = r"""
   run_once: true
   delegate_to: localhost
 
+- name: No secret in a CI job, its identity token instead (requested and written to this file by the job)
+  oauth2.client_credentials.token:
+    token_url: https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000/oauth2/v2.0/token
+    client_id: 11111111-1111-1111-1111-111111111111
+    scope: [https://graph.microsoft.com/.default]
+    client_assertion_file: "{{ lookup('ansible.builtin.env', 'RUNNER_TEMP') }}/id-token"
+  run_once: true
+  delegate_to: localhost
+
 - name: Register the result instead of a named fact
   oauth2.client_credentials.token:
     issuer: https://idp.example.com
