@@ -50,6 +50,8 @@ KEY_BYTES = 32
 KEY_SUFFIX = ".key"
 LOCK_SUFFIX = ".lock"
 ENTRY_NAME = re.compile(r"[0-9a-f]{64}\Z")
+# HKDF's info for the file cache's keys; another backend derives its own under another label.
+FILE_KEYS_INFO = b"oauth2.client_credentials token cache v2 name+encryption"
 
 
 def default_cache_dir(ansible_home: Optional[str]) -> str:
@@ -78,9 +80,9 @@ def hkdf_sha256(secret: bytes, salt: bytes, info: bytes, length: int) -> bytes:
 class CacheKeys:
     """The names and the encryption key of one credential set's entries, derived from its secret and the user key."""
 
-    def __init__(self, secret: str, identity: Sequence[Any], user_key: bytes) -> None:
+    def __init__(self, secret: str, identity: Sequence[Any], user_key: bytes, info: bytes = FILE_KEYS_INFO) -> None:
         # The user key as HKDF salt: without the key file, a copied cache cannot be used to test guesses of the secret.
-        material = hkdf_sha256(secret.encode("utf-8"), user_key, b"oauth2.client_credentials token cache v2 name+encryption", 64)
+        material = hkdf_sha256(secret.encode("utf-8"), user_key, info, 64)
         self._name_key, self.encryption_key = material[:32], material[32:]
         self.identity = json.dumps(list(identity), separators=(",", ":"), sort_keys=True).encode("utf-8")
 
@@ -89,13 +91,95 @@ class CacheKeys:
         return hmac.new(self._name_key, purpose.encode("utf-8") + b"\0" + self.identity, hashlib.sha256).hexdigest()
 
 
-class TokenCache:
+class EntryCache:
+    """What every backend of the token cache shares: entries encrypted and named with CacheKeys, handed out while more
+    than their margin is left, and one fetch for all the processes that miss at once.
+
+    A backend keeps the encrypted blobs by name: read, write, and lock (a context manager with problem, why it is not
+    held, and found, a usable value that ready() returned while waiting, for backends that can see one appear).
+    """
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self._problems: List[str] = []
+
+    @property
+    def warnings(self) -> List[str]:
+        """Problems that cost the cache's help for this token, for the front end to show."""
+        return self._problems
+
+    def keys(self, secret: str, identity: Sequence[Any]) -> Optional[CacheKeys]:
+        raise NotImplementedError
+
+    def read(self, name: str) -> Optional[bytes]:
+        raise NotImplementedError
+
+    def write(self, name: str, blob: bytes, expires_at: int) -> None:
+        raise NotImplementedError
+
+    def lock(self, name: str, deadline: float, ready: Callable[[], Optional[Dict[str, Any]]]) -> Any:
+        raise NotImplementedError
+
+    def where(self, name: str) -> str:
+        """An entry as messages name it."""
+        raise NotImplementedError
+
+    def get_or_fetch(
+        self, keys: CacheKeys, purpose: str, fetch: Callable[[], Dict[str, Any]], margin: Optional[float], deadline: float,
+        discard: Optional[Callable[[Dict[str, Any]], bool]] = None,
+    ) -> Dict[str, Any]:
+        """A cached value with more than its refresh margin left, or fetch() once for all waiting processes.
+
+        The lock is waited for until deadline (a time.monotonic() value), the one the fetch itself must meet. A cached
+        value that discard() rejects (a token the API refused) is replaced, unless another process replaced it first.
+        """
+        name = keys.name(purpose)
+
+        def usable() -> Optional[Dict[str, Any]]:
+            value = self._open(name, keys, margin)
+            return None if value is None or (discard is not None and discard(value)) else value
+
+        cached = usable()
+        if cached is not None:
+            return cached
+        with self.lock(name, deadline, usable) as lock:
+            if lock.found is not None:
+                return lock.found
+            if lock.problem:
+                self._warn(lock.problem)
+            cached = usable()
+            if cached is not None:
+                return cached
+            value = fetch()
+            if isinstance(value.get("expires_at"), int):
+                self.write(name, _encrypt(value, keys), value["expires_at"])
+            return value
+
+    def _open(self, name: str, keys: CacheKeys, margin: Optional[float]) -> Optional[Dict[str, Any]]:
+        blob = self.read(name)
+        if blob is None:
+            return None
+        value = _decrypt(blob, keys)
+        if value is None:
+            self._warn("the token cache entry %s is corrupt or from another secret" % self.where(name))
+            return None
+        expires_at = value.get("expires_at")
+        if not isinstance(expires_at, int) or expires_at - self._clock() <= refresh_margin(value.get("expires_in"), margin):
+            return None
+        return value
+
+    def _warn(self, problem: str) -> bool:
+        if not self._problems:
+            self._problems.append("Token cache not used: %s; the token is requested from the provider instead." % problem)
+        return False
+
+
+class TokenCache(EntryCache):
     """A directory of encrypted entries shared by every process of the user."""
 
     def __init__(self, directory: Optional[str] = None, clock: Callable[[], float] = time.time) -> None:
+        super().__init__(clock)
         self.directory = os.path.expanduser(directory or default_cache_dir(os.environ.get("ANSIBLE_HOME")))
-        self.warnings: List[str] = []
-        self._clock = clock
         self._prepared = False
         self._user_key: Optional[bytes] = None
 
@@ -107,29 +191,34 @@ class TokenCache:
                 self._user_key = self._read_user_key()
         return None if self._user_key is None else CacheKeys(secret, identity, self._user_key)
 
-    def get_or_fetch(
-        self, keys: CacheKeys, purpose: str, fetch: Callable[[], Dict[str, Any]], margin: Optional[float], deadline: float,
-        discard: Optional[Callable[[Dict[str, Any]], bool]] = None,
-    ) -> Dict[str, Any]:
-        """A cached value with more than its refresh margin left, or fetch() once for all waiting processes.
+    def read(self, name: str) -> Optional[bytes]:
+        path = self.where(name)
+        try:
+            return _read_own(path)
+        except OSError as exc:
+            if exc.errno != errno.ENOENT:
+                self._warn("the token cache entry %s cannot be read (%s)" % (path, exc.strerror))
+            return None
 
-        The lock is waited for until deadline (a time.monotonic() value), the one the fetch itself must meet. A cached
-        value that discard() rejects (a token the API refused) is replaced, unless another process replaced it first.
-        """
-        path = os.path.join(self.directory, keys.name(purpose))
-        cached = self._read(path, keys, margin)
-        if cached is not None and not (discard and discard(cached)):
-            return cached
-        with _FileLock(path + LOCK_SUFFIX, deadline) as lock:
-            if lock.problem:
-                self._warn(lock.problem)
-            cached = self._read(path, keys, margin)
-            if cached is not None and not (discard and discard(cached)):
-                return cached
-            value = fetch()
-            if isinstance(value.get("expires_at"), int):
-                self._write(path, keys, value)
-            return value
+    def write(self, name: str, blob: bytes, expires_at: int) -> None:
+        path = self.where(name)
+        temporary = "%s.%d.tmp" % (path, os.getpid())
+        try:
+            with os.fdopen(_open_own(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL), "wb") as handle:
+                handle.write(blob)
+            os.replace(temporary, path)
+        except OSError as exc:
+            self._warn("the token cache entry %s cannot be written (%s)" % (path, exc.strerror))
+            _remove(temporary)
+            return
+        self._remove_expired()
+
+    def lock(self, name: str, deadline: float, ready: Callable[[], Optional[Dict[str, Any]]]) -> "_FileLock":
+        """A file lock wakes its waiters when its holder is done, so they need not look for the entry meanwhile."""
+        return _FileLock(self.where(name) + LOCK_SUFFIX, deadline)
+
+    def where(self, name: str) -> str:
+        return os.path.join(self.directory, name)
 
     # -- directory and files -------------------------------------------------
 
@@ -170,34 +259,6 @@ class TokenCache:
             self._warn("the token cache key %s cannot be created or read (%s)" % (path, exc.strerror))
             return None
 
-    def _read(self, path: str, keys: CacheKeys, margin: Optional[float]) -> Optional[Dict[str, Any]]:
-        try:
-            blob = _read_own(path)
-        except OSError as exc:
-            if exc.errno != errno.ENOENT:
-                self._warn("the token cache entry %s cannot be read (%s)" % (path, exc.strerror))
-            return None
-        value = _decrypt(blob, keys)
-        if value is None:
-            self._warn("the token cache entry %s is corrupt or from another secret" % path)
-            return None
-        expires_at = value.get("expires_at")
-        if not isinstance(expires_at, int) or expires_at - self._clock() <= refresh_margin(value.get("expires_in"), margin):
-            return None
-        return value
-
-    def _write(self, path: str, keys: CacheKeys, value: Dict[str, Any]) -> None:
-        temporary = "%s.%d.tmp" % (path, os.getpid())
-        try:
-            with os.fdopen(_open_own(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL), "wb") as handle:
-                handle.write(_encrypt(value, keys))
-            os.replace(temporary, path)
-        except OSError as exc:
-            self._warn("the token cache entry %s cannot be written (%s)" % (path, exc.strerror))
-            _remove(temporary)
-            return
-        self._remove_expired()
-
     def _remove_expired(self) -> None:
         """Expired entries of any credential set with their locks, and locks whose entry is gone."""
         try:
@@ -219,11 +280,6 @@ class TokenCache:
             if lock.problem is None and _expired(path, now):
                 _remove(path)
                 _remove(path + LOCK_SUFFIX)
-
-    def _warn(self, problem: str) -> bool:
-        if not self.warnings:
-            self.warnings.append("Token cache not used: %s; the token is requested from the provider instead." % problem)
-        return False
 
 
 def _open_own(path: str, flags: int) -> int:
@@ -334,6 +390,7 @@ class _FileLock:
         self._path, self._deadline = path, deadline
         self._descriptor: Optional[int] = None
         self.problem: Optional[str] = None
+        self.found: Optional[Dict[str, Any]] = None
 
     def __enter__(self) -> "_FileLock":
         late = "the token cache lock %s was not granted before this token's deadline" % self._path
