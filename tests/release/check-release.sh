@@ -34,7 +34,7 @@ if [[ -n "${generated}" ]]; then
     printf 'generated files in %s:\n%s\n' "${tarball}" "${generated}" >&2
     exit 1
 fi
-for required in LICENSE README.md meta/runtime.yml meta/execution-environment.yml requirements.txt bindep.txt; do
+for required in LICENSE README.md meta/runtime.yml meta/execution-environment.yml requirements.txt requirements-redis.txt bindep.txt; do
     tar tzf "${tarball}" "${required}" >/dev/null
 done
 
@@ -70,6 +70,8 @@ ansible-builder introspect --sanitize "${collections}" > "${out}/introspect.txt"
 cat "${out}/introspect.txt"
 grep -q 'PyJWT\[crypto\]' "${out}/introspect.txt"
 grep -q 'ca-certificates' "${out}/introspect.txt"
+# The shared token cache's client: the EE's AWX credentials may choose cache_backend: redis.
+grep -q "'redis>=" "${out}/introspect.txt"
 cp "${tarball}" "${out}/oauth2-client_credentials.tar.gz"
 ansible-builder create -f tests/ee/execution-environment.yml -c "${out}/ee-context" --output-filename Containerfile
 for file in Containerfile _build/requirements.yml _build/collections/oauth2-client_credentials.tar.gz; do
