@@ -29,7 +29,7 @@ LINT_BIN := .venv-lint/bin
 PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $(HOME)/.pyenv)
 python = $(or $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/$(1).*/bin/python$(1)))),python$(1))
 
-.PHONY: help test check sanity units integration lint release-check docs build demo bench soak clean \
+.PHONY: help test check sanity units integration lint release-check docs build demo bench soak clean system-packages \
 	$(addprefix sanity-,$(LINES)) $(addprefix units-,$(LINES)) $(addprefix integration-,$(LINES))
 
 help:  ## this list
@@ -76,13 +76,17 @@ $(addprefix sanity-,$(LINES)): sanity-%: $(MATRIX)/ansible-%/.installed
 	SANITY_BUILD_ROOT=$(CURDIR)/.build/sanity-$* tests/sanity/run-sanity.sh $(MATRIX)/ansible-$*/bin/ansible-test \
 		$(if $(filter $*,$(MIDDLE)),--python $(CONTROLLER_PYTHON_$*))
 
-$(addprefix units-,$(LINES)): units-%: $(MATRIX)/ansible-%/.installed
+# The Debian packages the tests start on loopback (sshd, redis-server): installed as root, else named. A prerequisite,
+# so that make runs it once however many suites run side by side (two apt-get at once would fail on dpkg's lock).
+system-packages:
+	tests/system-packages.sh
+
+$(addprefix units-,$(LINES)): units-%: $(MATRIX)/ansible-%/.installed system-packages
 	$(MATRIX)/ansible-$*/bin/python -m pytest -p no:cacheprovider tests/unit
 
 # The newest line also runs without facts injected as variables (the future default), and fails on any
 # [DEPRECATION WARNING]: what is left there is one the collection or its documented usage causes.
-$(addprefix integration-,$(LINES)): integration-%: $(MATRIX)/ansible-%/.installed $(TARGET_VENV)/.installed $(NODE_MODULES)
-	tests/system-packages.sh
+$(addprefix integration-,$(LINES)): integration-%: $(MATRIX)/ansible-%/.installed $(TARGET_VENV)/.installed $(NODE_MODULES) system-packages
 	OAUTH2_TEST_TARGET_PYTHON=$(CURDIR)/$(TARGET_VENV)/bin/python \
 	$(if $(filter $*,$(NEWEST)),ANSIBLE_INJECT_FACT_VARS=false OAUTH2_TEST_FAIL_ON_DEPRECATION=1) \
 	$(MATRIX)/ansible-$*/bin/python -m pytest tests/integration

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-3.0-or-later
-# The Debian packages the integration tests need besides Python and Node.js: sshd, which tests/ssh_server.py starts
-# on loopback so the module runs over a real ssh connection. As root (CI) the missing ones are installed; anyone
+# The Debian packages the tests need besides Python and Node.js: sshd, which tests/ssh_server.py starts on loopback
+# so the module runs over a real ssh connection, and redis-server, which tests/redis_server.py starts on loopback for
+# the token cache's Redis backend (unit and integration tests). As root (CI) the missing ones are installed; anyone
 # else is told which are missing and how to install them. Not for the execution environment: that is bindep.txt.
 #
 # Usage: tests/system-packages.sh
 set -euo pipefail
 
-PACKAGES=(openssh-server)
+PACKAGES=(openssh-server redis-server)
 
 if ! command -v dpkg-query >/dev/null; then
     echo "tests/system-packages.sh: not a Debian system; install the equivalents of: ${PACKAGES[*]}" >&2

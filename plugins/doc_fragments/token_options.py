@@ -232,6 +232,7 @@ options:
         passphrase, assertion algorithm, and O(validate_token) with its expectations. Requests that differ only in
         O(timeout), O(retries), O(max_retry_wait) or O(refresh_margin) share a token.
       - A response without C(expires_in) (and no C(exp) claim) is never cached.
+      - With O(cache_backend=redis) the entries are kept on a Redis server that many controllers share instead.
       - Turn it off when every task must present a freshly issued token (for example to test the provider), or when the
         home directory is shared by users who must not share tokens of the same client.
     type: bool
@@ -251,6 +252,46 @@ options:
       - Seconds before expiry at which a cached token is no longer handed out and a new one is requested; at most a year.
       - Defaults to 10% of the token's lifetime, at most 60 seconds (a 600 s token is reused for 9 minutes).
     type: float
+  cache_backend:
+    description:
+      - Where the token cache keeps its entries when O(cache) is on.
+      - V(file) keeps them in O(cache_dir), for the processes of one user on one machine.
+      - V(redis) keeps them on the Redis (or Valkey) server at O(cache_url), shared by every controller, CI runner and
+        execution environment configured with it, so that a fleet makes one token request per credential set per token
+        lifetime. Entries are the same encrypted blobs as the files, named by a keyed hash (C(oauth2cc:<hex>)), and expire
+        in Redis with the token; nothing stored there names a client or holds a token or secret in clear. Needs the
+        Python package C(redis) where the plugin or module runs.
+      - Whenever the Redis server cannot be used (not reachable, slower than 1 second, full, read-only, refusing
+        O(cache_password), or the C(redis) package missing), one warning says so and O(cache_dir) is used instead;
+        the other processes of the user then skip the server for 10 seconds, so a dead server costs no task more than one
+        short timeout.
+    type: str
+    choices: [file, redis]
+    default: file
+  cache_url:
+    description:
+      - The Redis server of O(cache_backend=redis) as C(redis://host:port/db), C(rediss://host:port/db) for TLS (the
+        server's certificate is verified against the system's trust store) or C(unix:///path/to/redis.sock?db=N); an
+        ACL user name may precede the host (C(redis://tokens@host:6379/0)).
+      - The password never goes in the URL; give it as O(cache_password). Query parameters are refused, but for the
+        C(db) of a C(unix://) URL.
+      - Plain C(redis://) sends O(cache_password) and the encrypted entries unencrypted; across a network use C(rediss://).
+    type: str
+  cache_password:
+    description:
+      - The password of the Redis server (or of the ACL user in O(cache_url)). Keep it in Ansible Vault.
+      - Never shown in messages, warnings or task output.
+    type: str
+  cache_key:
+    description:
+      - A secret shared by every controller of the fleet, kept in Ansible Vault, from which (with the credential) the
+        names and the encryption keys of the Redis entries are derived, as the per-user key file does for O(cache_dir).
+        At least 16 characters, for example from C(openssl rand -base64 32).
+      - Without it the entries are derived from the credential alone. Whoever can read the Redis server can then test
+        guesses of the client secret offline, and a weak secret falls; with it, the server alone tells nothing.
+        Controllers share entries only when they use the same O(cache_key).
+      - Never shown in messages, warnings or task output.
+    type: str
   validate_token:
     description:
       - Verify the access token before handing it out; the task fails unless it is a JWT that passes every check,
@@ -559,6 +600,32 @@ options:
         key: refresh_margin
     vars:
       - name: oauth2_refresh_margin
+  cache_backend:
+    env:
+      - name: ANSIBLE_OAUTH2_CACHE_BACKEND
+    ini:
+      - section: oauth2_client_credentials
+        key: cache_backend
+    vars:
+      - name: oauth2_cache_backend
+  cache_url:
+    env:
+      - name: ANSIBLE_OAUTH2_CACHE_URL
+    ini:
+      - section: oauth2_client_credentials
+        key: cache_url
+    vars:
+      - name: oauth2_cache_url
+  cache_password:
+    env:
+      - name: ANSIBLE_OAUTH2_CACHE_PASSWORD
+    vars:
+      - name: oauth2_cache_password
+  cache_key:
+    env:
+      - name: ANSIBLE_OAUTH2_CACHE_KEY
+    vars:
+      - name: oauth2_cache_key
   validate_token:
     env:
       - name: ANSIBLE_OAUTH2_VALIDATE_TOKEN

@@ -38,6 +38,9 @@ RESERVED_PARAMS = frozenset(
     ("grant_type", "client_id", "client_secret", "client_assertion", "client_assertion_type", "scope", "resource", "audience")
 )
 
+# Where the token cache keeps its entries: the user's files, or a Redis (or Valkey) server that many controllers share.
+CACHE_BACKENDS = ("file", "redis")
+
 # Argument spec of every front end that takes the connection options (the module, the role).
 # The descriptions live in the token_options doc fragment; ansible-test validate-modules keeps both in step.
 CLIENT_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
@@ -71,6 +74,10 @@ CLIENT_ARGUMENT_SPEC: Dict[str, Dict[str, Any]] = {
     "cache": {"type": "bool", "default": True},
     "cache_dir": {"type": "str"},
     "refresh_margin": {"type": "float"},
+    "cache_backend": {"type": "str", "default": "file", "choices": list(CACHE_BACKENDS)},
+    "cache_url": {"type": "str"},
+    "cache_password": {"type": "str", "no_log": True},
+    "cache_key": {"type": "str", "no_log": True},
     "validate_token": {"type": "bool", "default": False},
     "jwks_url": {"type": "str"},
     "validation_algorithms": {"type": "list", "elements": "str", "default": list(DEFAULT_ALGORITHMS)},
@@ -89,6 +96,7 @@ MIN_NO_LOG_LENGTH = 8
 # The options that hold a credential (the module's no_log ones), each with what a user calls it: left out of the repr
 # of ClientOptions, registered for masking in output, and held to MIN_NO_LOG_LENGTH in the module.
 SECRET_OPTIONS = {"client_secret": "secret", "private_key": "key", "private_key_passphrase": "passphrase", "client_key_content": "key",
+                  "cache_password": "password", "cache_key": "key",
                   "dpop_private_key": "key", "client_assertion": "assertion"}
 SECRET_METHODS = ("client_secret_basic", "client_secret_post", "client_secret_jwt")
 # Accepted ranges of the numeric options: beyond them a value is a typo, and nan or inf would make waits endless.
@@ -142,6 +150,10 @@ class ClientOptions(NamedTuple):
     cache: bool = True
     cache_dir: Optional[str] = None
     refresh_margin: Optional[float] = None
+    cache_backend: str = "file"
+    cache_url: Optional[str] = None
+    cache_password: Optional[str] = None
+    cache_key: Optional[str] = None
     validation: Optional[TokenExpectations] = None
     dpop: bool = False
     dpop_private_key: Optional[str] = None
@@ -223,6 +235,7 @@ class ClientOptions(NamedTuple):
             cache=_boolean(options.get("cache"), "cache"),
             cache_dir=_optional_path(options, "cache_dir"),
             refresh_margin=None if options.get("refresh_margin") is None else _number(options, "refresh_margin", None, allow_low=True),
+            **_shared_cache(options),
             validation=_expectations(options, issuer),
             dpop=dpop,
             dpop_private_key=dpop_private_key,
@@ -267,6 +280,33 @@ class ClientOptions(NamedTuple):
                 # A DPoP-bound token is good only with the key it is bound to: a given key by its digest, or the one
                 # generated for the entry, which the entry itself holds.
                 self.dpop and (_sha256(self.dpop_private_key) if self.dpop_private_key else "generated key"))
+
+
+def _shared_cache(options: Mapping[str, Any]) -> Dict[str, Any]:
+    """cache_backend and the options of the shared cache; the Redis backend's module, which checks a cache_url's form and
+    the cache_key, is loaded only when it is chosen. The credentials are kept either way, so they are masked in output."""
+    backend = _optional_text(options, "cache_backend") or "file"
+    if backend not in CACHE_BACKENDS:
+        raise OAuth2Error("cache_backend %s is not supported: use file (the default) or redis." % shown(backend))
+    url = _optional_text(options, "cache_url")
+    credentials = {"cache_password": _optional_text(options, "cache_password", strip=False),
+                   "cache_key": _optional_text(options, "cache_key", strip=False)}
+    if backend == "file":
+        if url:
+            raise OAuth2Error("cache_url is set, but cache_backend is file: set cache_backend: redis to share tokens through it, "
+                              "or remove cache_url.")
+        return credentials
+    if not url:
+        raise OAuth2Error("cache_backend redis needs cache_url: give the server as redis://host:port/db, rediss://host:port/db "
+                          "(TLS) or unix:///path/to/socket (%s)." % _sources("cache_url"))
+    from ansible_collections.oauth2.client_credentials.plugins.module_utils.redis_cache import (  # pylint: disable=import-outside-toplevel
+        check_cache_key,
+        connection_settings,
+    )
+
+    connection_settings(url)
+    check_cache_key(credentials["cache_key"])
+    return dict(credentials, cache_backend=backend, cache_url=url)
 
 
 def _trusted_cas(ca_path: Optional[str]) -> Tuple[str, ...]:

@@ -10,6 +10,10 @@ kept beside the cache directory (<cache_dir>.key). A file lock per entry makes c
 request. Any problem with the cache (corrupt entry, wrong owner or mode, unsafe or unwritable directory)
 costs one warning and a normal token request, never a failure.
 
+EntryCache holds what any backend must do the same way (the entries' encryption and names, margins, single flight);
+TokenCache keeps them as files, redis_cache.RedisTokenCache on a Redis server shared by many controllers, which
+open_cache loads only when cache_backend says so.
+
 What the files give away:
 - the cache directory alone: expiry times and how many entries there are; no token, and no way to test
   guesses of the client secret, because every name and key also depends on the key file;
@@ -49,6 +53,7 @@ DISCOVERY_LIFETIME = 3600
 KEY_BYTES = 32
 KEY_SUFFIX = ".key"
 LOCK_SUFFIX = ".lock"
+NOTE_BYTES = 2048
 ENTRY_NAME = re.compile(r"[0-9a-f]{64}\Z")
 # HKDF's info for the file cache's keys; another backend derives its own under another label.
 FILE_KEYS_INFO = b"oauth2.client_credentials token cache v2 name+encryption"
@@ -89,6 +94,22 @@ class CacheKeys:
     def name(self, purpose: str) -> str:
         """The file name of an entry: a keyed hash of everything that changes what is cached."""
         return hmac.new(self._name_key, purpose.encode("utf-8") + b"\0" + self.identity, hashlib.sha256).hexdigest()
+
+
+def open_cache(
+    directory: Optional[str], clock: Callable[[], float] = time.time, backend: str = "file", url: Optional[str] = None,
+    password: Optional[str] = None, cache_key: Optional[str] = None,
+) -> "EntryCache":
+    """The backend the options choose, once: the user's files, or a Redis server shared by many controllers, which falls
+    back on the files. The Redis backend's code is loaded only for those who chose it."""
+    local = TokenCache(directory, clock)
+    if backend != "redis" or not url:
+        return local
+    from ansible_collections.oauth2.client_credentials.plugins.module_utils.redis_cache import (  # pylint: disable=import-outside-toplevel
+        RedisTokenCache,
+    )
+
+    return RedisTokenCache(url, password, cache_key, local, clock)
 
 
 class EntryCache:
@@ -185,11 +206,40 @@ class TokenCache(EntryCache):
 
     def keys(self, secret: str, identity: Sequence[Any]) -> Optional[CacheKeys]:
         """The keys of one credential set, or None (after one warning) when the cache cannot be used safely."""
+        return CacheKeys(secret, identity, self._user_key) if self.ready() else None
+
+    def ready(self) -> bool:
+        """Whether the directory and the key file can be used safely; checked once, with one warning when not."""
         if not self._prepared:
             self._prepared = True
             if self._check_directory():
                 self._user_key = self._read_user_key()
-        return None if self._user_key is None else CacheKeys(secret, identity, self._user_key)
+        return self._user_key is not None
+
+    def note(self, suffix: str) -> Optional[str]:
+        """A note the user's processes leave one another beside the directory (<cache_dir><suffix>), if there is one of the
+        user's own: only the key file's rules make a file the cache's."""
+        try:
+            return _read_own(self.directory + suffix, NOTE_BYTES).decode("utf-8", "replace")
+        except OSError:
+            return None
+
+    def leave_note(self, suffix: str, text: str) -> None:
+        """Replaces the note whole, where the directory is safe; a note that cannot be written is only a lost hint."""
+        if not self.ready():
+            return
+        path = self.directory + suffix
+        temporary = "%s.%d.tmp" % (path, os.getpid())
+        try:
+            with os.fdopen(_open_own(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL), "wb") as handle:
+                handle.write(text.encode("utf-8")[:NOTE_BYTES])
+            os.replace(temporary, path)
+        except OSError:
+            _remove(temporary)
+
+    def remove_note(self, suffix: str) -> None:
+        if self.ready():
+            _remove(self.directory + suffix)
 
     def read(self, name: str) -> Optional[bytes]:
         path = self.where(name)

@@ -23,7 +23,7 @@ from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_a
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import ClientOptions, TokenExpectations
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error, redact
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.secret_masking import mask_in_output
-from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_cache import DISCOVERY_LIFETIME, CacheKeys, TokenCache
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_cache import DISCOVERY_LIFETIME, CacheKeys, EntryCache, open_cache
 
 if TYPE_CHECKING:
     from ansible_collections.oauth2.client_credentials.plugins.module_utils.dpop import DpopKey
@@ -57,7 +57,7 @@ class TokenClient:
         self,
         options: ClientOptions,
         transport: Optional[Transport] = None,
-        cache: Optional[TokenCache] = None,
+        cache: Optional[EntryCache] = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.options = options
@@ -65,7 +65,8 @@ class TokenClient:
         # Whatever source they came from: ansible-core masks on its own only vault plaintext and no_log module options.
         mask_in_output(options.secret_values() + self._auth.sensitive_values())
         self._given_transport = transport
-        self._cache = cache or (TokenCache(options.cache_dir, clock) if options.cache else None)
+        self._cache = cache or (open_cache(options.cache_dir, clock, options.cache_backend, options.cache_url, options.cache_password,
+                                           options.cache_key) if options.cache else None)
         self._clock = clock
         self._warnings: List[str] = []
         self._documents: Dict[str, Dict[str, Any]] = {}

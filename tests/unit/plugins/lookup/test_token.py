@@ -128,7 +128,8 @@ def test_wrong_vault_password(tmp_path):
     [
         ('["a"]', r"must hold a mapping with client_id and client_secret"),
         ('{"client_id": "x", "password": "y"}',
-         r"has unknown keys password: allowed are audience, auth_method, ca_path, cache, cache_dir, client_assertion, client_assertion_algorithm, "),
+         r"has unknown keys password: allowed are audience, auth_method, ca_path, cache, cache_backend, cache_dir, cache_key, "
+         r"cache_password, cache_url, client_assertion, client_assertion_algorithm, "),
         ("a: [unclosed", r"could not be read as YAML or JSON"),
     ],
 )
