@@ -73,13 +73,21 @@ class RedisServer:
         return "redis://%s:%d/0" % (HOST, self.port)
 
     @property
+    def pid(self) -> int:
+        """The server's process id (and process group), for a play that stops it."""
+        assert self._proc is not None
+        return self._proc.pid
+
+    @property
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
     def start(self) -> None:
         """Write the config (the same port and password on a restart) and wait until the server answers PING."""
         if self._proc is not None:
-            raise RedisServerError("redis-server already started")
+            if self._proc.poll() is None:
+                raise RedisServerError("redis-server already started")
+            self._proc = None  # stopped by a test, as a play that stops the server does
         server = find_redis_server()
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.port = self.port or free_port()

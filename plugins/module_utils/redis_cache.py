@@ -186,8 +186,7 @@ class RedisTokenCache(EntryCache):
         note = self._local.note(DOWN_SUFFIX)
         if note is None:
             return None
-        stamp, _, rest = note.partition("\n")
-        url, _, reason = rest.partition("\n")
+        stamp, url, reason = (note.split("\n", 2) + ["", ""])[:3]
         try:
             age = time.time() - float(stamp)
         except ValueError:

@@ -19,6 +19,7 @@ from urllib.parse import quote_plus
 import pytest
 
 from harness import TIMEZONES, Provider, install_collection
+from redis_server import RedisServer
 from ssh_server import SshServer
 
 BIN = Path(sys.executable).parent
@@ -39,6 +40,13 @@ def provider(tmp_path_factory) -> Iterator[Provider]:
 def ssh_server(tmp_path_factory) -> Iterator[SshServer]:
     """sshd on loopback for the user running the tests, for a module's tests that need a real ssh connection."""
     with SshServer(tmp_path_factory.mktemp("sshd")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory) -> Iterator[RedisServer]:
+    """redis-server on loopback with a password, for the token cache shared by controllers; empty for each module."""
+    with RedisServer(tmp_path_factory.mktemp("redis")) as running:
         yield running
 
 
@@ -179,3 +187,13 @@ def ansible(request, tmp_path, collections_path, provider) -> Ansible:
     provider.reset()
     timezone = request.node.callspec.params.get("timezone") if hasattr(request.node, "callspec") else None
     return Ansible(tmp_path, collections_path, provider, timezone or TIMEZONES[zlib.crc32(request.node.name.encode()) % len(TIMEZONES)])
+
+
+@pytest.fixture(scope="session")
+def make_controller(collections_path, provider):
+    """Another controller, as another machine would be: Ansible in a directory of its own, with its own home,
+    ANSIBLE_HOME, token cache and vault password."""
+    def make(path: Path) -> Ansible:
+        path.mkdir(parents=True)
+        return Ansible(path, collections_path, provider)
+    return make
