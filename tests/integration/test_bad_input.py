@@ -39,6 +39,8 @@ CORE_LINE = tuple(int(part) for part in ansible_version.split(".")[:2])
 MARKERS = {"marker_nested": MARKER + "-1-nested", "marker_listed": MARKER + "-2-listed", "marker_scope": MARKER + "-3-scope",
            "marker_extra": MARKER + "-4-extra", "marker_reserved": MARKER + "-5-reserved", "marker_file": MARKER + "-6-file",
            "marker_dpop_key": MARKER + "-7-dpop-key", "marker_header": MARKER + "-8-header", "marker_assertion": MARKER + "-9-assertion"}
+# The secrets of the shared token cache's cases, vault-encrypted like the others.
+MARKERS.update(marker_cache_password=MARKER + "-10-cache-password", marker_cache_key=MARKER + "-11-cache-key")
 # Non-loopback hosts are in TEST-NET-1 (192.0.2.0/24): a request there would hang until the 10 s timeout.
 BAD_URLS = {
     "backslash_before_at": "http://192.0.2.2:18081\\@127.0.0.1/ok",
@@ -240,6 +242,23 @@ def assertion_cases(directory: Path) -> List[Case]:
 def assertions(ansible) -> Dict[str, str]:
     """The identity tokens of the cases: one the provider would accept (never sent: each case fails before), one expired."""
     return {"good_assertion": ansible.provider.identity_token(), "expired_assertion": ansible.provider.identity_token(lifetime=-3600)}
+
+
+def shared_cache_cases() -> List[Case]:
+    """The options of the token cache on a Redis server, for every front end; none reaches a server (port 1 is closed)."""
+    redis = {"cache_backend": "'redis'", "cache_password": "marker_cache_password"}
+    return [
+        Case("cache_backend not one of its choices", {"cache_backend": "'memcached'"}, ("cache_backend",)),
+        Case("cache_backend redis without cache_url", dict(redis), ("cache_backend", "cache_url", "oauth2_cache_url")),
+        Case("cache_url while cache_backend is file", {"cache_url": "'redis://127.0.0.1:1/0'"}, ("cache_url", "cache_backend")),
+        Case("cache_url holding the password", dict(redis, cache_url="'redis://:' ~ marker_cache_password ~ '@127.0.0.1:1/0'"),
+             ("cache_url", "cache_password")),
+        Case("cache_url of another scheme", dict(redis, cache_url="'http://127.0.0.1:1/0'"), ("cache_url", "rediss://")),
+        Case("cache_url with a timeout of its own", dict(redis, cache_url="'redis://127.0.0.1:1/0?socket_timeout=600'"),
+             ("cache_url", "socket_timeout")),
+        Case("cache_key shorter than 16 characters", dict(redis, cache_url="'redis://127.0.0.1:1/0'", cache_key="marker_cache_key[:10]"),
+             ("cache_key",)),
+    ]
 
 
 def dpop_keys() -> Dict[str, str]:
@@ -520,7 +539,7 @@ def front_end_cases(directory: Path, front_end: str) -> List[Pair]:
     """One front end's playbook: every error case, the DPoP key and client assertion cases, api_call's own cases, and the
     cache cases."""
     own = api_call_cases() if front_end == "api_call" else []
-    cases = error_cases() + dpop_key_cases() + assertion_cases(directory) + own + cache_cases(directory, front_end)
+    cases = error_cases() + dpop_key_cases() + assertion_cases(directory) + shared_cache_cases() + own + cache_cases(directory, front_end)
     return [(front_end, case) for case in cases]
 
 
