@@ -273,8 +273,8 @@ class RedisTokenCache(EntryCache):
         if isinstance(exc, errors.OutOfMemoryError):
             return "%s is full (maxmemory)" % server
         if isinstance(exc, errors.NoPermissionError):
-            return "%s refuses a command the cache needs to this user (NOPERM): allow get, set, pttl, pexpire, eval and evalsha " \
-                   "on the keys %s*" % (server, KEY_PREFIX)
+            return "%s refuses this user a command the cache needs (NOPERM): allow get, set, del, pttl, pexpire, evalsha " \
+                   "and script|load on the keys %s*" % (server, KEY_PREFIX)
         return "%s answered with an error (%s)" % (server, type(exc).__name__)
 
 

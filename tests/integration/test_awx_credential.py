@@ -74,7 +74,7 @@ def test_the_credential_type_is_one_awx_accepts():
     assert set(credential_type["inputs"]["required"]) <= set(fields)
     for field in fields.values():
         assert field["type"] in ("string", "boolean") and field["label"]
-    for secret in ("client_secret", "private_key", "private_key_passphrase"):
+    for secret in ("client_secret", "private_key", "private_key_passphrase", "cache_password", "cache_key"):
         assert fields[secret]["secret"] is True
     injectors = credential_type["injectors"]
     assert set(injectors) <= {"env", "file", "extra_vars"}
@@ -85,9 +85,9 @@ def test_the_credential_type_is_one_awx_accepts():
     env = jinja2.Environment()
     for template in templates:
         assert jinja2.meta.find_undeclared_variables(env.parse(template)) <= set(fields) | {"tower"}
-    choices = set(fields["auth_method"]["choices"])
     options = yaml.safe_load(_fragment_documentation())["options"]
-    assert choices <= set(options["auth_method"]["choices"])
+    for name in ("auth_method", "cache_backend"):
+        assert set(fields[name]["choices"]) <= set(options[name]["choices"])
     assert set(fields) <= set(options), "every input is an option of the collection"
 
 
@@ -148,3 +148,22 @@ def test_a_client_with_a_workload_identity_token_file_and_no_secret(ansible):
     assert '"client_id": "cc-private-key-client"' in run.output
     assert ansible.provider.client_assertions() == [token] and token not in extra_vars.read_text()
     ansible.assert_no_secrets(run, token)
+
+
+def test_jobs_in_fresh_homes_share_one_token_through_the_credentials_redis_server(make_controller, tmp_path, provider, redis_server):
+    """What AWX does to every job: a new home, so a file cache saves nothing. With the credential's Redis server, the
+    second job, in a home of its own, makes no token request."""
+    client = provider.clients["basic"]
+    inputs = {"token_url": provider.token_url, "client_id": client["client_id"], "client_secret": client["client_secret"],
+              "cache_backend": "redis", "cache_url": redis_server.url, "cache_password": redis_server.password,
+              "cache_key": "awx-fleet-cache-key-0123456789"}
+    redis_server.client().flushall()
+    provider.reset()
+    for job in ("job-1", "job-2"):
+        ansible = make_controller(tmp_path / job)
+        run, extra_vars = run_get_token(ansible, inputs)
+        assert run.returncode == 0 and "[WARNING]" not in run.output, run.output
+        assert redis_server.password not in extra_vars.read_text()
+        ansible.assert_no_secrets(run, redis_server.password, inputs["cache_key"])
+    assert provider.token_requests() == 1
+    assert len(redis_server.client().keys("oauth2cc:*")) >= 1

@@ -418,3 +418,25 @@ def test_an_unusable_file_cache_as_well_still_gives_the_token(provider, tmp_path
 def test_open_cache_chooses_once(tmp_path):
     assert type(open_cache(str(tmp_path / "c"))).__name__ == "TokenCache"
     assert type(open_cache(str(tmp_path / "c"), backend="redis", url="redis://127.0.0.1:1/0")).__name__ == "RedisTokenCache"
+
+
+ACL_RULES = ["on", ">acl-user-password-1", "~oauth2cc:*", "+get", "+set", "+del", "+pttl", "+pexpire", "+evalsha", "+script|load"]
+
+
+def test_an_acl_user_with_only_the_documented_commands_is_enough(provider, tmp_path, redis_server, monkeypatch):
+    """The README's least privilege: the keys oauth2cc:* and seven commands (those of redis-py's lock scripts included:
+    a lease renewed by a denied script would run out while the holder fetches, and the others would request too)."""
+    monkeypatch.setattr(redis_cache, "LOCK_LEASE", 0.3)
+    monkeypatch.setattr(redis_cache, "LOCK_RENEW", 0.1)
+    redis_server.client().execute_command("ACL", "SETUSER", "tokens", "reset", *ACL_RULES)
+    url = redis_server.url.replace("redis://", "redis://tokens@")
+    issue(provider, token="tok-1", delay=1.0)
+    results = in_processes(3, _one_controller, provider.base_url, str(tmp_path / "controller"), url, "acl-user-password-1")
+    assert results == [("tok-1", [])] * 3 and token_requests(provider) == 1
+    assert redis_server.client().keys("*:lock") == [], "released by the holder's script, not expired"
+    name = controller(provider, tmp_path / "a", url, "acl-user-password-1")._keys().name("token")  # pylint: disable=protected-access
+    redis_server.client().set(KEY_PREFIX + name + ":lock", b"foreign")
+    redis_server.client().delete(KEY_PREFIX + name)
+    client = controller(provider, tmp_path / "b", url, "acl-user-password-1")
+    assert client.get_token()["access_token"] == "tok-1" and client.warnings == []
+    redis_server.client().execute_command("ACL", "DELUSER", "tokens")
