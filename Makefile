@@ -117,7 +117,7 @@ bench: $(addprefix $(MATRIX)/ansible-,$(addsuffix /.installed,$(LINES))) $(NODE_
 	@set -e; for line in $(NEWEST) $(OLDEST); do $(MATRIX)/ansible-$$line/bin/python tests/bench/lookup_load.py; done
 	$(MATRIX)/ansible-$(NEWEST)/bin/python tests/bench/bench.py
 
-soak: $(VENV)/bin/.installed $(NODE_MODULES)  ## not in make test: 200 hosts x 50 forks on one cached token, then across a provider restart
+soak: $(VENV)/bin/.installed $(NODE_MODULES) system-packages  ## not in make test: 200 hosts x 50 forks on one cached token, across a provider restart, and two controllers on Redis
 	$(BIN)/python tests/bench/soak.py
 
 clean:  ## remove every virtualenv, node_modules and build output

@@ -8,6 +8,8 @@ Phase "restart": the same play at -vvv with a fresh cache, started while the pro
 has taken the token cache's lock to request the token, the provider stays down SOAK_DOWN seconds more and then
 comes back on the same ports. Every task must still succeed, and the restart must have been met: the client
 logged failed attempts and retries before the restarted provider saw its one token request.
+Phase "shared": two controllers (homes of their own, so file caches of their own) run the steady play at once with
+cache_backend redis on one redis-server; the provider must see exactly one token request for both.
 Figures are printed and written to .build/soak/results.json.
 """
 
@@ -27,6 +29,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests"))
 
 from harness import Provider, install_collection  # noqa: E402  pylint: disable=wrong-import-position
+from redis_server import RedisServer  # noqa: E402  pylint: disable=wrong-import-position
 
 BIN = Path(sys.executable).parent
 WORK = REPO / ".build" / "soak"
@@ -56,6 +59,24 @@ def run_play(env: dict, home: Path, *args: str) -> subprocess.Popen:
     return subprocess.Popen([str(BIN / "ansible-playbook"), str(WORK / "soak.yml"), "-i", str(WORK / "inventory.ini"), "--forks", str(FORKS), *args],
                             env=dict(env, HOME=str(home), ANSIBLE_HOME=str(home / ".ansible")), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
+
+
+def shared_phase(env: dict, provider: Provider) -> dict:
+    """Two controllers started together on one Redis server, cold: one token request between them."""
+    with RedisServer(WORK / "redis") as server:
+        shared = dict(env, ANSIBLE_OAUTH2_CACHE_BACKEND="redis", ANSIBLE_OAUTH2_CACHE_URL=server.url,
+                      ANSIBLE_OAUTH2_CACHE_PASSWORD=server.password, ANSIBLE_OAUTH2_CACHE_KEY="soak-fleet-cache-key-0123456789")
+        provider.reset()
+        started = time.monotonic()
+        plays = [run_play(shared, WORK / ("home-shared-%d" % n)) for n in (1, 2)]
+        outputs = [play.communicate()[0] for play in plays]
+        seconds = time.monotonic() - started
+        for play, output in zip(plays, outputs):
+            if play.returncode != 0 or "[WARNING]" in output:
+                sys.exit("soak: shared: a controller failed or warned:\n%s" % output[-4000:])
+        entries = len(server.client().keys("oauth2cc:*"))
+    return {"seconds": round(seconds, 1), "token_requests": provider.token_requests(), "tasks": 2 * HOSTS * TASKS, "controllers": 2,
+            "redis_entries": entries}
 
 
 def finish(name: str, play: subprocess.Popen, started: float, provider: Provider) -> Tuple[dict, str]:
@@ -115,13 +136,14 @@ def main() -> int:
             if play.poll() is None:
                 play.kill()
                 play.wait()
+        results["shared"] = shared_phase(env, provider)
     retries = retries_seen(output)
     results["restart"].update(first_token_request_after=round(requested_after, 1), provider_back_after=round(restarted_after, 1),
                               failed_attempts=[{"attempt": attempt, "cause": cause, "retry_in": wait} for attempt, cause, wait in retries])
     (WORK / "results.json").write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))
     failures = ["%s: the provider saw %d token requests, not one" % (phase, results[phase]["token_requests"])
-                for phase in ("steady", "restart") if results[phase]["token_requests"] != 1]
+                for phase in ("steady", "restart", "shared") if results[phase]["token_requests"] != 1]
     # Met the restart: attempts 1, 2, ... failed against the stopped provider before the one request that reached it.
     if not retries or [attempt for attempt, _cause, _wait in retries] != list(range(1, len(retries) + 1)):
         failures.append("restart: the client logged no failed attempts against the stopped provider, in order, at -vvv")
