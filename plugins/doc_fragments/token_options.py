@@ -290,6 +290,8 @@ options:
       - Without it the entries are derived from the credential alone. Whoever can read the Redis server can then test
         guesses of the client secret offline, and a weak secret falls; with it, the server alone tells nothing.
         Controllers share entries only when they use the same O(cache_key).
+      - Required with O(auth_method=client_assertion), whose entries are keyed by the workload an identity token names,
+        which is no secret; without O(cache_key) whoever reaches the server could read and write them.
       - Never shown in messages, warnings or task output.
     type: str
   validate_token:

@@ -40,6 +40,9 @@ RESERVED_PARAMS = frozenset(
 
 # Where the token cache keeps its entries: the user's files, or a Redis (or Valkey) server that many controllers share.
 CACHE_BACKENDS = ("file", "redis")
+# Methods whose cache entries are keyed by no secret (an identity token's workload): the file cache protects them with the
+# per-user key file, the Redis backend only with cache_key, which it therefore requires for them.
+UNSECRET_CREDENTIALS = ("client_assertion",)
 
 # Argument spec of every front end that takes the connection options (the module, the role).
 # The descriptions live in the token_options doc fragment; ansible-test validate-modules keeps both in step.
@@ -235,7 +238,7 @@ class ClientOptions(NamedTuple):
             cache=_boolean(options.get("cache"), "cache"),
             cache_dir=_optional_path(options, "cache_dir"),
             refresh_margin=None if options.get("refresh_margin") is None else _number(options, "refresh_margin", None, allow_low=True),
-            **_shared_cache(options),
+            **_shared_cache(options, auth_method),
             validation=_expectations(options, issuer),
             dpop=dpop,
             dpop_private_key=dpop_private_key,
@@ -282,7 +285,7 @@ class ClientOptions(NamedTuple):
                 self.dpop and (_sha256(self.dpop_private_key) if self.dpop_private_key else "generated key"))
 
 
-def _shared_cache(options: Mapping[str, Any]) -> Dict[str, Any]:
+def _shared_cache(options: Mapping[str, Any], auth_method: str) -> Dict[str, Any]:
     """cache_backend and the options of the shared cache; the Redis backend's module, which checks a cache_url's form and
     the cache_key, is loaded only when it is chosen. The credentials are kept either way, so they are masked in output."""
     backend = _optional_text(options, "cache_backend") or "file"
@@ -306,6 +309,10 @@ def _shared_cache(options: Mapping[str, Any]) -> Dict[str, Any]:
 
     connection_settings(url)
     check_cache_key(credentials["cache_key"])
+    if auth_method in UNSECRET_CREDENTIALS and not credentials["cache_key"]:
+        raise OAuth2Error("cache_backend redis with auth_method %s needs cache_key: the entries of a credential that is no secret "
+                          "would be readable, and writable, by whoever reaches the Redis server. Give cache_key, a random secret "
+                          "of the fleet kept in Vault (%s), or keep cache_backend file." % (auth_method, _sources("cache_key")))
     return dict(credentials, cache_backend=backend, cache_url=url)
 
 

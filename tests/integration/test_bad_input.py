@@ -258,6 +258,9 @@ def shared_cache_cases() -> List[Case]:
              ("cache_url", "socket_timeout")),
         Case("cache_key shorter than 16 characters", dict(redis, cache_url="'redis://127.0.0.1:1/0'", cache_key="marker_cache_key[:10]"),
              ("cache_key",)),
+        Case("cache_backend redis for an identity token without cache_key",
+             dict(redis, cache_url="'redis://127.0.0.1:1/0'", client_secret=None, client_assertion="good_assertion"),
+             ("cache_key", "client_assertion")),
     ]
 
 

@@ -114,6 +114,21 @@ def test_bad_cache_options(provider, tmp_path, overrides, message):
         ClientOptions.from_mapping(settings(provider, tmp_path, "redis://127.0.0.1:1/0", "password-1", **overrides))
 
 
+def test_an_identity_token_client_needs_cache_key_on_redis(provider, tmp_path):
+    """Its entries are keyed by the workload (iss, sub, aud), which is no secret: on a shared server only cache_key keeps
+    them from whoever reaches it."""
+    import jwt  # pylint: disable=import-outside-toplevel
+
+    now = int(time.time())
+    assertion = jwt.encode({"iss": "https://ci.example", "sub": "repo:deploy", "aud": "https://idp", "iat": now, "exp": now + 300,
+                            "jti": "j1"}, "k" * 32, algorithm="HS256")
+    values = dict(settings(provider, tmp_path, "redis://127.0.0.1:1/0", "password-1"), client_secret=None, client_assertion=assertion)
+    with pytest.raises(OAuth2Error, match="^cache_backend redis with auth_method client_assertion needs cache_key: "):
+        ClientOptions.from_mapping(values)
+    assert ClientOptions.from_mapping(dict(values, cache_key=CACHE_KEY)).cache_key == CACHE_KEY
+    assert ClientOptions.from_mapping(dict(values, cache_backend="file", cache_url=None)).auth_method == "client_assertion"
+
+
 def test_the_cache_credentials_are_secrets(provider, tmp_path):
     options = ClientOptions.from_mapping(settings(provider, tmp_path, "redis://127.0.0.1:1/0", "cache-password-1", cache_key=CACHE_KEY))
     assert {"cache-password-1", CACHE_KEY} <= set(options.secret_values())
