@@ -177,8 +177,7 @@ class ClientOptions(NamedTuple):
         ca_path = _optional_path(options, "ca_path")
         if ca_path and local_files:
             _check_ca_file(ca_path)
-        private_key = _optional_text(options, "private_key", strip=False) or (
-            _file_text(_optional_path(options, "private_key_path"), "private_key_path") if local_files else _optional_text(options, "private_key_path"))
+        private_key = _key_text(options, "private_key", local_files)
         client_cert, client_key = _optional_path(options, "client_cert"), _optional_path(options, "client_key")
         client_key_content = _optional_text(options, "client_key_content", strip=False)
         if client_key and client_key_content:
@@ -197,9 +196,7 @@ class ClientOptions(NamedTuple):
         auth_method = choose_auth_method(configured, bool(private_key), bool(client_cert), bool(_optional_text(options, "client_secret")),
                                          bool(assertion or assertion_file))
         dpop = _boolean(options.get("dpop") or False, "dpop")
-        dpop_private_key = _optional_text(options, "dpop_private_key", strip=False) or (
-            _file_text(_optional_path(options, "dpop_private_key_path"), "dpop_private_key_path") if local_files
-            else _optional_text(options, "dpop_private_key_path"))
+        dpop_private_key = _key_text(options, "dpop_private_key", local_files)
         if dpop_private_key and not dpop:
             raise OAuth2Error("dpop_private_key is given but dpop is false: set dpop: true to obtain DPoP-bound tokens with that key, "
                               "or remove the key.")
@@ -442,6 +439,14 @@ def _required_credential(value: Optional[str], auth_method: str, needs_it: str, 
     if auth_method == needs_it and not value:
         raise OAuth2Error("%s is not set, and auth_method %s needs it: give %s." % (name, auth_method, meaning))
     return value
+
+
+def _key_text(options: Mapping[str, Any], name: str, local_files: bool) -> Optional[str]:
+    """A key as its PEM text (name), else from its file (name_path), read here; where the file is the module's to read
+    (local_files false), the path itself stands in for it."""
+    path_option = name + "_path"
+    return _optional_text(options, name, strip=False) or (
+        _file_text(_optional_path(options, path_option), path_option) if local_files else _optional_text(options, path_option))
 
 
 def _file_text(path: Optional[str], name: str) -> Optional[str]:
