@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import configparser
 import difflib
+import functools
 import os
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Set
 
@@ -144,14 +145,8 @@ def _check_config_section(definitions: Mapping[str, Any], names: Iterable[str], 
     """Keys of the [oauth2_client_credentials] section of ansible.cfg that the config manager never reads: a secret (never
     read from there) or a typo would otherwise be ignored silently, and the option reported as not set."""
     path = getattr(C.config, "_config_file", None)
-    if not path:
-        return
-    parser = configparser.ConfigParser(interpolation=None)
-    try:
-        parser.read(path)
-    except configparser.Error:
-        return
-    if not parser.has_section(CONFIG_SECTION):
+    parser = _config_file(path) if path else None
+    if parser is None or not parser.has_section(CONFIG_SECTION):
         return
     read_there = {entry["key"] for definition in definitions.values() for entry in definition.get("ini") or () if entry.get("section") == CONFIG_SECTION}
     for key in parser.options(CONFIG_SECTION):
@@ -223,13 +218,31 @@ def _raw_value(definition: Mapping[str, Any], name: str, origin: str, var_option
         return var_options.get(origin[len("var: "):])
     if origin.startswith("env: "):
         return os.environ.get(origin[len("env: "):])
-    parser = configparser.ConfigParser(inline_comment_prefixes=(";",), interpolation=None)
-    try:
-        parser.read(origin)
-    except configparser.Error:
+    parser = _config_file(origin)
+    if parser is None:
         return None
     return next((parser.get(entry["section"], entry["key"]) for entry in definition.get("ini") or ()
                  if parser.has_option(entry["section"], entry["key"])), None)
+
+
+def _config_file(path: str) -> Optional[configparser.ConfigParser]:
+    """ansible.cfg as written, read once per process however many options ask (again only if the file changed); None
+    for a file this parser cannot read as the config manager did."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return _parsed_config(path, info.st_mtime_ns, info.st_size)
+
+
+@functools.lru_cache(maxsize=4)
+def _parsed_config(path: str, _mtime_ns: int, _size: int) -> Optional[configparser.ConfigParser]:
+    parser = configparser.ConfigParser(inline_comment_prefixes=(";",), interpolation=None)
+    try:
+        parser.read(path)
+    except configparser.Error:
+        return None
+    return parser
 
 
 def _describe_origin(origin: Optional[str]) -> str:
