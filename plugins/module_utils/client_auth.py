@@ -25,7 +25,7 @@ import warnings
 from typing import Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import quote, quote_plus
 
-from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error, shown
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error, shown, utc_time
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.secret_masking import mask_in_output
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -274,7 +274,7 @@ class ClientAssertion(ClientAuth):
                 "credential must name exactly these)%s, and that the assertion is valid by the provider's clock (%s)" % (
                     _claim(claims, "iss"), _claim(claims, "sub"), _claim(claims, "aud"),
                     "" if self._type == ASSERTION_TYPE else " and accepts client_assertion_type %s" % self._type,
-                    "expires %s" % _utc(claims["exp"]) if _is_time(claims.get("exp")) else "it has no exp"))
+                    "expires %s" % utc_time(claims["exp"]) if _is_time(claims.get("exp")) else "it has no exp"))
 
     def _current(self, unexpired: bool) -> str:
         """The assertion to send now, from the option or read from the file again, once it is known to be a JWT (and unexpired)."""
@@ -291,7 +291,7 @@ class ClientAssertion(ClientAuth):
             raise OAuth2Error("%s has an exp claim that is not a time: give the identity token as its issuer made it." % name)
         if unexpired and exp is not None and exp <= self._clock():
             raise OAuth2Error("%s expired at %s; identity tokens of CI jobs live minutes: request it in the job that runs the play." % (
-                name if self._path is None else name + " holds an assertion that", _utc(exp)))
+                name if self._path is None else name + " holds an assertion that", utc_time(exp)))
         return assertion
 
 
@@ -346,10 +346,6 @@ def _unverified_claims(assertion: str, name: str) -> Dict[str, Any]:
 def _is_time(value: Any) -> bool:
     """A JWT NumericDate this code can compare and print: a finite number of seconds, within Python's dates."""
     return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < 253402300800  # 10000-01-01
-
-
-def _utc(value: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(value))
 
 
 def _claim(claims: Dict[str, Any], name: str) -> str:

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Iterable, Optional
 
 REDACTED = "********"
@@ -29,6 +30,11 @@ def redact(text: str, sensitive_values: Iterable[str]) -> str:
     for value in sorted((v for v in sensitive_values if v), key=len, reverse=True):
         text = text.replace(value, REDACTED)
     return text
+
+
+def utc_time(epoch_seconds: float) -> str:
+    """A moment in a message, as every controller reads it alike whatever its time zone."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch_seconds))
 
 
 def shown(value: object, limit: int = 80) -> str:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, 
 
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_auth import ADVERTISED_AS, ClientAuth, client_auth_for
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import ClientOptions, TokenExpectations
-from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error, redact
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error, redact, utc_time
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.secret_masking import mask_in_output
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_cache import DISCOVERY_LIFETIME, CacheKeys, EntryCache, open_cache
 
@@ -128,8 +128,8 @@ class TokenClient:
     def _provenance(self, result: Mapping[str, Any]) -> str:
         """Where a token came from and until when, for -vvv: the first thing to look at when a call fails; never the token."""
         expires_at = result.get("expires_at")
-        expiry = "expires %s (in %d s)" % (time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expires_at)), expires_at - self._clock()) \
-            if isinstance(expires_at, int) else "expiry unknown, so not cached"
+        expiry = "expires %s (in %d s)" % (utc_time(expires_at), expires_at - self._clock()) if isinstance(expires_at, int) \
+            else "expiry unknown, so not cached"
         if self.from_cache:
             endpoint = self.options.token_url or "the token endpoint of issuer %s" % self.options.issuer
             return ("Token for client_id %s from the token cache (%s), %s; a cached token exercised no TLS setting or credential: a wrong "
