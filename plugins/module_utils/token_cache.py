@@ -228,14 +228,10 @@ class TokenCache(EntryCache):
         """Replaces the note whole, where the directory is safe; a note that cannot be written is only a lost hint."""
         if not self.ready():
             return
-        path = self.directory + suffix
-        temporary = "%s.%d.tmp" % (path, os.getpid())
         try:
-            with os.fdopen(_open_own(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL), "wb") as handle:
-                handle.write(text.encode("utf-8")[:NOTE_BYTES])
-            os.replace(temporary, path)
+            _replace_own(self.directory + suffix, text.encode("utf-8")[:NOTE_BYTES])
         except OSError:
-            _remove(temporary)
+            pass
 
     def remove_note(self, suffix: str) -> None:
         if self.ready():
@@ -252,14 +248,10 @@ class TokenCache(EntryCache):
 
     def write(self, name: str, blob: bytes, expires_at: int) -> None:
         path = self.where(name)
-        temporary = "%s.%d.tmp" % (path, os.getpid())
         try:
-            with os.fdopen(_open_own(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL), "wb") as handle:
-                handle.write(blob)
-            os.replace(temporary, path)
+            _replace_own(path, blob)
         except OSError as exc:
             self._warn("the token cache entry %s cannot be written (%s)" % (path, exc.strerror))
-            _remove(temporary)
             return
         self._remove_expired()
 
@@ -341,6 +333,18 @@ def _open_own(path: str, flags: int) -> int:
         return descriptor
     os.close(descriptor)
     raise OSError(errno.EPERM, "not a regular file of this user with mode 0600")
+
+
+def _replace_own(path: str, data: bytes) -> None:
+    """Writes a file of the user's own whole, so no reader ever sees half of it; the temporary file goes with a failure."""
+    temporary = "%s.%d.tmp" % (path, os.getpid())
+    try:
+        with os.fdopen(_open_own(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL), "wb") as handle:
+            handle.write(data)
+        os.replace(temporary, path)
+    except OSError:
+        _remove(temporary)
+        raise
 
 
 def _read_own(path: str, size: int = -1) -> bytes:
