@@ -16,6 +16,7 @@ from ansible_collections.oauth2.client_credentials.plugins.module_utils.api_requ
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_client import TokenClient
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.transport import require_secure_url
+from ansible_collections.oauth2.client_credentials.plugins.plugin_utils.refusal import explain_refusal
 from ansible_collections.oauth2.client_credentials.plugins.plugin_utils.token_action import TokenOptionsAction, action_failure
 
 MODULE = "oauth2.client_credentials.api_call"
@@ -65,7 +66,7 @@ class ActionModule(TokenOptionsAction):
             answer, refusal = exc.answer, str(exc)
         except OAuth2Error as exc:
             return dict(result, failed=True, url=arguments.url, token_refreshed=api.token_refreshed,
-                        msg=options.explain(str(exc), exc.error_code, client_options.auth_method),
+                        msg=explain_refusal(options, str(exc), exc.error_code, client_options.auth_method),
                         **({"oauth2_error": exc.error_code} if exc.error_code else {}))
         finally:
             for line in tokens.debug:

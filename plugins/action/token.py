@@ -12,6 +12,7 @@ from ansible.utils.display import Display
 
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import DEFAULT_FACT_NAME, too_short_for_no_log
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.secret_masking import mask_in_output
+from ansible_collections.oauth2.client_credentials.plugins.plugin_utils.refusal import explain_refusal
 from ansible_collections.oauth2.client_credentials.plugins.plugin_utils.token_action import TokenOptionsAction, action_failure
 
 CORE_LINE = tuple(int(part) for part in ansible_version.split(".")[:2])
@@ -44,7 +45,7 @@ class ActionModule(TokenOptionsAction):
             display.vvv(line, host=self._task.delegate_to or task_vars.get("inventory_hostname"))
         warnings = list(options.warnings)
         if result.get("failed") and result.get("oauth2_error"):
-            result["msg"] = options.explain(result.get("msg", ""), result["oauth2_error"], client_options.auth_method)
+            result["msg"] = explain_refusal(options, result.get("msg", ""), result["oauth2_error"], client_options.auth_method)
             # ansible-core 2.19+ keeps a summary of the module's own message here; it would show the line without the origins.
             result.pop("exception", None)
         elif isinstance(result.get("token"), dict) and not result.get("failed"):

@@ -140,9 +140,9 @@ import os
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
-from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import OPTION_NAMES, ClientOptions
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.cache_read import OptionsMemo
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
-from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_client import TokenClient
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.secret_masking import SECRET_OPTIONS, mask_in_output
 from ansible_collections.oauth2.client_credentials.plugins.plugin_utils.controller_options import resolve_options
 
 OUTPUT_FIELDS = {"access_token": "access_token", "header": "authorization"}
@@ -156,25 +156,44 @@ class LookupModule(LookupBase):
             options = resolve_options(
                 self, variables, kwargs, self._templar, self._loader,
                 lambda path: self.find_file_in_search_path(variables, "files", os.path.expanduser(path), ignore_missing=True),
-                OPTION_NAMES + ("output",),
             )
         except OAuth2Error as exc:
             raise AnsibleLookupError(str(exc)) from None
         for warning in options.warnings:
             self._display.warning(warning)
+        values = dict(options.values)
+        output = values.pop("output")
+        # Whatever source they came from: ansible-core masks on its own only vault plaintext and no_log module options.
+        mask_in_output(values.get(name) for name in SECRET_OPTIONS if isinstance(values.get(name), str))
+        memo = OptionsMemo(values)
+        hit = memo.cached_token()
+        if hit:
+            # These very values were checked, and answered with this token, before: nothing else needs loading.
+            result, warnings, provenance = hit
+            self._display.vvv(provenance)
+        else:
+            result, warnings = self._obtained(options, values, memo)
+        for warning in warnings:
+            self._display.warning(warning)
+        return [result if output == "full" else result[OUTPUT_FIELDS[output]]]
+
+    def _obtained(self, options, values, memo):
+        """The token by the full path, which checks the options, and leaves the memo for the next lookup with the same values."""
+        from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import ClientOptions  # pylint: disable=import-outside-toplevel
+        from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_client import TokenClient  # pylint: disable=import-outside-toplevel
+        from ansible_collections.oauth2.client_credentials.plugins.plugin_utils.refusal import explain_refusal  # pylint: disable=import-outside-toplevel
+
         try:
-            client_options = ClientOptions.from_mapping(options.values)
+            client_options = ClientOptions.from_mapping(values)
             client = TokenClient(client_options)
         except OAuth2Error as exc:
             raise AnsibleLookupError(str(exc)) from None
         try:
             result = client.get_token()
         except OAuth2Error as exc:
-            raise AnsibleLookupError(options.explain(str(exc), exc.error_code, client_options.auth_method)) from None
+            raise AnsibleLookupError(explain_refusal(options, str(exc), exc.error_code, client_options.auth_method)) from None
         finally:
             for line in client.debug:
                 self._display.vvv(line)
-        for warning in client.warnings:
-            self._display.warning(warning)
-        output = options.values["output"]
-        return [result if output == "full" else result[OUTPUT_FIELDS[output]]]
+        client.remember(memo)
+        return result, client.warnings

@@ -13,8 +13,9 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple, Union
+from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple
 
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.cache_read import file_digest, sha256, trusted_ca_path
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_auth import (
     ASSERTION_ALGORITHMS,
     ASSERTION_TYPE,
@@ -22,6 +23,7 @@ from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_a
     choose_auth_method,
 )
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error, shown
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.secret_masking import SECRET_OPTIONS
 
 # The allow-list validation_algorithms may draw from, with the key type (and curve) each needs. Only asymmetric
 # algorithms: with "none" anyone can mint a token, and an HMAC key would be the provider's public key, known to all.
@@ -96,11 +98,6 @@ OPTION_NAMES = tuple(CLIENT_ARGUMENT_SPEC)
 # Before ansible-core 2.22 Ansible blanks every occurrence of a no_log option's value in a module's result: a short
 # one would occur in the token or its claims (a passphrase "test" turns https://api.test/ into https://api.********/).
 MIN_NO_LOG_LENGTH = 8
-# The options that hold a credential (the module's no_log ones), each with what a user calls it: left out of the repr
-# of ClientOptions, registered for masking in output, and held to MIN_NO_LOG_LENGTH in the module.
-SECRET_OPTIONS = {"client_secret": "secret", "private_key": "key", "private_key_passphrase": "passphrase", "client_key_content": "key",
-                  "cache_password": "password", "cache_key": "key",
-                  "dpop_private_key": "key", "client_assertion": "assertion"}
 SECRET_METHODS = ("client_secret_basic", "client_secret_post", "client_secret_jwt")
 # Accepted ranges of the numeric options: beyond them a value is a typo, and nan or inf would make waits endless.
 NUMBER_RANGES = {"timeout": (0, 600), "retries": (0, 10), "max_retry_wait": (0, 600), "refresh_margin": (0, 365 * 86400), "leeway": (0, 3600)}
@@ -274,12 +271,12 @@ class ClientOptions(NamedTuple):
                 self.client_assertion_algorithm, self.client_assertion_audience, self.private_key_id,
                 # What TLS trusts and presents, by content: a CA or certificate file replaced under its name is another setting.
                 self.validate_certs and _trusted_cas(self.ca_path),
-                self.client_cert and (_digest(self.client_cert), _digest(self.client_key) if self.client_key else _sha256(self.client_key_content)),
+                self.client_cert and (file_digest(self.client_cert), file_digest(self.client_key) if self.client_key else sha256(self.client_key_content)),
                 # A token cached without validation, or checked against other expectations, is never handed out as verified.
                 self.validation and tuple(self.validation),
                 # A DPoP-bound token is good only with the key it is bound to: a given key by its digest, or the one
                 # generated for the entry, which the entry itself holds.
-                self.dpop and (_sha256(self.dpop_private_key) if self.dpop_private_key else "generated key"))
+                self.dpop and (sha256(self.dpop_private_key) if self.dpop_private_key else "generated key"))
 
 
 def _shared_cache(options: Mapping[str, Any], auth_method: str) -> Dict[str, Any]:
@@ -314,20 +311,15 @@ def _shared_cache(options: Mapping[str, Any], auth_method: str) -> Dict[str, Any
 
 
 def _trusted_cas(ca_path: Optional[str]) -> Tuple[str, ...]:
-    """The CAs a verifying request trusts, as requests picks them: ca_path, else REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE,
-    else its default bundle. Read, never parsed: this runs on every cache hit."""
-    path = ca_path or os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-    return (path, _digest(path)) if path else ("default",)
-
-
-def _digest(path: str) -> str:
-    """SHA-256 of a file's bytes, or of a (hashed CA) directory's names with each entry's size and time; a path that
-    cannot be read is its error, which the request then reports."""
+    """The CAs a verifying request trusts, by content. Read, never parsed: this runs on every cache hit of the full path."""
+    path = trusted_ca_path(ca_path)
+    if not path:
+        return ("default",)
+    if not os.path.isdir(path):
+        return (path, file_digest(path))
+    # A hashed CA directory by its entries' names, sizes and times.
     digest = hashlib.sha256()
     try:
-        if not os.path.isdir(path):
-            with open(path, "rb") as handle:
-                return _sha256(handle.read())
         for entry in sorted(os.scandir(path), key=lambda found: found.name):
             try:
                 info = entry.stat()
@@ -335,13 +327,8 @@ def _digest(path: str) -> str:
             except OSError:
                 digest.update(("%s\0\n" % entry.name).encode("utf-8", "surrogateescape"))
     except OSError as exc:
-        return "unreadable: %s" % exc.strerror
-    return digest.hexdigest()
-
-
-def _sha256(content: Union[str, bytes, None]) -> str:
-    """A digest, so that no key material sits in an entry's identity in clear."""
-    return hashlib.sha256(content if isinstance(content, bytes) else (content or "").encode("utf-8")).hexdigest()
+        return (path, "unreadable: %s" % exc.strerror)
+    return (path, digest.hexdigest())
 
 
 def too_short_for_no_log(values: Mapping[str, Any]) -> Optional[str]:

@@ -32,7 +32,7 @@ from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_ca
 KEY_PREFIX = "oauth2cc:"
 LOCK_SUFFIX = ":lock"
 # Apart from the file cache's label, so that the same credential never has the same names in both.
-SHARED_KEYS_INFO = b"oauth2.client_credentials shared token cache v1 name+encryption"
+SHARED_KEYS_INFO = b"oauth2.client_credentials shared token cache v2 name+encryption"
 DEFAULT_PORT = 6379
 # Connecting and each answer: a healthy server on the network answers in milliseconds.
 SOCKET_TIMEOUT = 1.0

@@ -21,6 +21,13 @@ except ImportError:  # ansible-core before 2.22
     _register_with_core = None
 
 
+# The options that hold a credential (the module's no_log ones), each with what a user calls it: left out of the repr
+# of ClientOptions, registered for masking in output, and held to client_options.MIN_NO_LOG_LENGTH in the module.
+SECRET_OPTIONS = {"client_secret": "secret", "private_key": "key", "private_key_passphrase": "passphrase", "client_key_content": "key",
+                  "cache_password": "password", "cache_key": "key",
+                  "dpop_private_key": "key", "client_assertion": "assertion"}
+
+
 def mask_in_output(values: Iterable[Optional[str]]) -> None:
     """Register each value that is set; 2.22 masks a registered value everywhere, so only secrets belong here."""
     if _register_with_core is not None:

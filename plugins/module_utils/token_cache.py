@@ -24,76 +24,43 @@ What the files give away:
 
 The cache touches only its own files: cache_dir must be a real directory of the user, mode 0700, whose
 parents only root and the user can change; every file is opened without following links or waiting on
-FIFOs and used only if it is a regular file of the user with mode 0600 (_open_own); the clean-up removes
+FIFOs and used only if it is a regular file of the user with mode 0600 (cache_read.open_own); the clean-up removes
 only such files named and built as entries, and lock files only while holding them.
 """
 
 from __future__ import annotations
 
 import errno
-import hashlib
-import hmac
 import json
 import os
 import re
 import stat
-import struct
 import time
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
-# Under ANSIBLE_HOME, as Ansible keeps its own state; on the controller the front ends also honour ansible.cfg's home.
-CACHE_SUBDIRECTORY = os.path.join("oauth2_client_credentials", "cache")
-MAX_REFRESH_MARGIN = 60
-REFRESH_FRACTION = 0.1
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.cache_read import (
+    HEADER,
+    KEY_BYTES,
+    KEY_SUFFIX,
+    MAGIC,
+    MEMO_PURPOSE,
+    CacheKeys,
+    OptionsMemo,
+    cache_directory,
+    fresh,
+    open_own,
+    read_key,
+    crypt,
+    entry_tag,
+    read_own,
+    unseal,
+)
+
 LOCK_POLL_SECONDS = 0.02
-# File layout: magic, expiry (clear, so expired entries of any credential can be removed), nonce, ciphertext.
-MAGIC = b"OC2T1"
-HEADER = struct.Struct(">5sq12s")
 DISCOVERY_LIFETIME = 3600
-KEY_BYTES = 32
-KEY_SUFFIX = ".key"
 LOCK_SUFFIX = ".lock"
 NOTE_BYTES = 2048
 ENTRY_NAME = re.compile(r"[0-9a-f]{64}\Z")
-# HKDF's info for the file cache's keys; another backend derives its own under another label.
-FILE_KEYS_INFO = b"oauth2.client_credentials token cache v2 name+encryption"
-
-
-def default_cache_dir(ansible_home: Optional[str]) -> str:
-    """<ANSIBLE_HOME>/oauth2_client_credentials/cache, ~/.ansible being Ansible's own default home."""
-    return os.path.join(os.path.expanduser(ansible_home or "~/.ansible"), CACHE_SUBDIRECTORY)
-
-
-def refresh_margin(expires_in: Optional[int], configured: Optional[float]) -> float:
-    """How long before expiry a token stops being handed out: min(60 s, 10 % of its lifetime) unless configured."""
-    if configured is not None:
-        return configured
-    return min(MAX_REFRESH_MARGIN, REFRESH_FRACTION * (expires_in or 0))
-
-
-def hkdf_sha256(secret: bytes, salt: bytes, info: bytes, length: int) -> bytes:
-    """HKDF with HMAC-SHA256 (RFC 5869), from the standard library: every forked worker derives its keys once, and
-    cryptography's HKDF costs that worker a first-use setup several times the derivation itself."""
-    pseudorandom_key = hmac.new(salt, secret, hashlib.sha256).digest()
-    output, block = b"", b""
-    for counter in range(1, -(-length // hashlib.sha256().digest_size) + 1):
-        block = hmac.new(pseudorandom_key, block + info + bytes((counter,)), hashlib.sha256).digest()
-        output += block
-    return output[:length]
-
-
-class CacheKeys:
-    """The names and the encryption key of one credential set's entries, derived from its secret and the user key."""
-
-    def __init__(self, secret: str, identity: Sequence[Any], user_key: bytes, info: bytes = FILE_KEYS_INFO) -> None:
-        # The user key as HKDF salt: without the key file, a copied cache cannot be used to test guesses of the secret.
-        material = hkdf_sha256(secret.encode("utf-8"), user_key, info, 64)
-        self._name_key, self.encryption_key = material[:32], material[32:]
-        self.identity = json.dumps(list(identity), separators=(",", ":"), sort_keys=True).encode("utf-8")
-
-    def name(self, purpose: str) -> str:
-        """The file name of an entry: a keyed hash of everything that changes what is cached."""
-        return hmac.new(self._name_key, purpose.encode("utf-8") + b"\0" + self.identity, hashlib.sha256).hexdigest()
 
 
 def open_cache(
@@ -173,21 +140,18 @@ class EntryCache:
                 return cached
             value = fetch()
             if isinstance(value.get("expires_at"), int):
-                self.write(name, _encrypt(value, keys), value["expires_at"])
+                self.write(name, seal(value, keys.encryption_key, keys.identity), value["expires_at"])
             return value
 
     def _open(self, name: str, keys: CacheKeys, margin: Optional[float]) -> Optional[Dict[str, Any]]:
         blob = self.read(name)
         if blob is None:
             return None
-        value = _decrypt(blob, keys)
+        value = unseal(blob, keys.encryption_key, keys.identity)
         if value is None:
             self._warn("the token cache entry %s is corrupt or from another secret" % self.where(name))
             return None
-        expires_at = value.get("expires_at")
-        if not isinstance(expires_at, int) or expires_at - self._clock() <= refresh_margin(value.get("expires_in"), margin):
-            return None
-        return value
+        return value if fresh(value, margin, self._clock()) else None
 
     def _warn(self, problem: str) -> bool:
         if not self._problems:
@@ -200,7 +164,7 @@ class TokenCache(EntryCache):
 
     def __init__(self, directory: Optional[str] = None, clock: Callable[[], float] = time.time) -> None:
         super().__init__(clock)
-        self.directory = os.path.expanduser(directory or default_cache_dir(os.environ.get("ANSIBLE_HOME")))
+        self.directory = cache_directory(directory)
         self._prepared = False
         self._user_key: Optional[bytes] = None
 
@@ -220,7 +184,7 @@ class TokenCache(EntryCache):
         """A note the user's processes leave one another beside the directory (<cache_dir><suffix>), if there is one of the
         user's own: only the key file's rules make a file the cache's."""
         try:
-            return _read_own(self.directory + suffix, NOTE_BYTES).decode("utf-8", "replace")
+            return read_own(self.directory + suffix, NOTE_BYTES).decode("utf-8", "replace")
         except OSError:
             return None
 
@@ -237,10 +201,20 @@ class TokenCache(EntryCache):
         if self.ready():
             _remove(self.directory + suffix)
 
+    def remember(self, memo: OptionsMemo, entry: str, entry_keys: CacheKeys, expires_at: int, checked: Mapping[str, Any]) -> None:
+        """Leaves the memo of option values just checked and answered from entry, so that the next lookup with the very same
+        values reads entry without checking them again (cache_read.OptionsMemo). It lives as long as the token it was left
+        with: every set of values is checked again at least once per token."""
+        keys = memo.keys(self._user_key) if self.ready() and self._user_key else None
+        if keys is not None:
+            value = dict(checked, entry=entry, key=entry_keys.encryption_key.hex(), identity=entry_keys.identity.decode("utf-8"),
+                         expires_at=expires_at)
+            self.write(keys.name(MEMO_PURPOSE), seal(value, keys.encryption_key, keys.identity), expires_at)
+
     def read(self, name: str) -> Optional[bytes]:
         path = self.where(name)
         try:
-            return _read_own(path)
+            return read_own(path)
         except OSError as exc:
             if exc.errno != errno.ENOENT:
                 self._warn("the token cache entry %s cannot be read (%s)" % (path, exc.strerror))
@@ -324,22 +298,11 @@ class TokenCache(EntryCache):
                 _remove(path + LOCK_SUFFIX)
 
 
-def _open_own(path: str, flags: int) -> int:
-    """The one way the cache opens a file: never through a symbolic link, never waiting on a FIFO, and only a
-    regular file of this user that nobody else may read or write."""
-    descriptor = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o600)
-    info = os.fstat(descriptor)
-    if stat.S_ISREG(info.st_mode) and info.st_uid == os.getuid() and not stat.S_IMODE(info.st_mode) & 0o077:
-        return descriptor
-    os.close(descriptor)
-    raise OSError(errno.EPERM, "not a regular file of this user with mode 0600")
-
-
 def _replace_own(path: str, data: bytes) -> None:
     """Writes a file of the user's own whole, so no reader ever sees half of it; the temporary file goes with a failure."""
     temporary = "%s.%d.tmp" % (path, os.getpid())
     try:
-        with os.fdopen(_open_own(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL), "wb") as handle:
+        with os.fdopen(open_own(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL), "wb") as handle:
             handle.write(data)
         os.replace(temporary, path)
     except OSError:
@@ -347,15 +310,10 @@ def _replace_own(path: str, data: bytes) -> None:
         raise
 
 
-def _read_own(path: str, size: int = -1) -> bytes:
-    with os.fdopen(_open_own(path, os.O_RDONLY), "rb") as handle:
-        return handle.read(size)
-
-
 def _expired(path: str, now: float) -> bool:
     """Whether path holds nothing, or an entry of this cache past its expiry: nothing else is the clean-up's to remove."""
     try:
-        header = _read_own(path, HEADER.size)
+        header = read_own(path, HEADER.size)
     except OSError as exc:
         return exc.errno == errno.ENOENT
     if len(header) < HEADER.size:
@@ -382,48 +340,27 @@ def _user_key(path: str) -> bytes:
     """The random per-user key, created once. It is linked into place only when fully written, so the many
     forks of a first run never read half a key, and an existing key is never replaced."""
     try:
-        return _read_key(path)
+        return read_key(path)
     except FileNotFoundError:
         pass
     temporary = "%s.%d.tmp" % (path, os.getpid())
     try:
-        with os.fdopen(_open_own(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL), "wb") as handle:
+        with os.fdopen(open_own(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL), "wb") as handle:
             handle.write(os.urandom(KEY_BYTES))
         os.link(temporary, path)
     except FileExistsError:  # another process was first: use its key
         pass
     finally:
         _remove(temporary)
-    return _read_key(path)
+    return read_key(path)
 
 
-def _read_key(path: str) -> bytes:
-    key = _read_own(path, KEY_BYTES + 1)
-    if len(key) != KEY_BYTES:
-        raise OSError(errno.EINVAL, "not a key of %d bytes" % KEY_BYTES)
-    return key
-
-
-def _encrypt(value: Dict[str, Any], keys: CacheKeys) -> bytes:
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # pylint: disable=import-outside-toplevel
-
+def seal(value: Dict[str, Any], encryption_key: bytes, identity: bytes) -> bytes:
+    """An entry's bytes: its header, the value encrypted, and a tag that binds both to the identity it is named by."""
     nonce = os.urandom(12)
     header = HEADER.pack(MAGIC, value["expires_at"], nonce)
-    return header + AESGCM(keys.encryption_key).encrypt(nonce, json.dumps(value).encode("utf-8"), header + keys.identity)
-
-
-def _decrypt(blob: bytes, keys: CacheKeys) -> Optional[Dict[str, Any]]:
-    from cryptography.exceptions import InvalidTag  # pylint: disable=import-outside-toplevel
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # pylint: disable=import-outside-toplevel
-
-    try:
-        magic, expires_at, nonce = HEADER.unpack(blob[:HEADER.size])
-        if magic != MAGIC:
-            return None
-        value = json.loads(AESGCM(keys.encryption_key).decrypt(nonce, blob[HEADER.size:], blob[:HEADER.size] + keys.identity))
-    except (struct.error, InvalidTag, ValueError):
-        return None
-    return value if isinstance(value, dict) and value.get("expires_at") == expires_at else None
+    ciphertext = crypt(encryption_key, nonce, json.dumps(value).encode("utf-8"))
+    return header + ciphertext + entry_tag(encryption_key, header, identity, ciphertext)
 
 
 def _remove(path: str) -> None:
@@ -450,7 +387,7 @@ class _FileLock:
         late = "the token cache lock %s was not granted before this token's deadline" % self._path
         while True:
             try:
-                descriptor = _open_own(self._path, os.O_RDWR | os.O_CREAT)
+                descriptor = open_own(self._path, os.O_RDWR | os.O_CREAT)
             except OSError as exc:
                 # The cache is still read and written; only the waiting for one another is lost.
                 self.problem = "the token cache lock %s cannot be opened (%s), so processes that miss at the same time each request a token" % (

@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, 
 
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_auth import ADVERTISED_AS, ClientAuth, client_auth_for
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import ClientOptions, TokenExpectations
-from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error, redact, utc_time
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.cache_read import OptionsMemo, handed_out, token_provenance
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error, redact
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.secret_masking import mask_in_output
-from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_cache import DISCOVERY_LIFETIME, CacheKeys, EntryCache, open_cache
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_cache import DISCOVERY_LIFETIME, CacheKeys, EntryCache, TokenCache, open_cache
 
 if TYPE_CHECKING:
     from ansible_collections.oauth2.client_credentials.plugins.module_utils.dpop import DpopKey
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
 # (a new kid, or a new key under the same kid) is picked up within one.
 JWKS_REFETCH_INTERVAL = 60
 # Import name and the distribution to install, for the "missing library" message of each front end.
+# The purpose the token's own entry is named with, beside the provider's documents.
+TOKEN_PURPOSE = "token"
 REQUIRED_LIBRARIES = (("requests", "requests"), ("jwt", "PyJWT"), ("cryptography", "cryptography"))
 
 
@@ -77,6 +80,7 @@ class TokenClient:
         self.dpop_key: Optional["DpopKey"] = None
         # Whether the token last handed out came from the cache, so a refusal of it may be worth one fresh token.
         self.from_cache = False
+        self._handed_out_expiry: Any = None
 
     @property
     def warnings(self) -> List[str]:
@@ -107,34 +111,34 @@ class TokenClient:
             result = fetch()
         else:
             discard = (lambda cached: cached.get("access_token") == rejected) if rejected else None
-            result = self._cache.get_or_fetch(keys, "token", fetch, self.options.refresh_margin, deadline, discard)
+            result = self._cache.get_or_fetch(keys, TOKEN_PURPOSE, fetch, self.options.refresh_margin, deadline, discard)
         self.from_cache = not fetched
+        self._handed_out_expiry = result.get("expires_at")
         self._events.append(self._provenance(result))
-        result = dict(result)
-        # A generated DPoP key travels with its token in the cache, and never further than this client.
-        generated_key = result.pop("dpop_key", None)
-        self.dpop_key = None
-        if result["token_type"] == "DPoP":
-            self.dpop_key = self._dpop_key(generated_key)
-        elif self.options.dpop:
-            unbound = ("dpop is true, but the provider issued a %s token, which is not bound to the DPoP key: whoever copies it can use "
-                       "it. Turn DPoP on for this client at the provider." % result["token_type"])
-            if unbound not in self._warnings:
-                self._warnings.append(unbound)
-        # Fresh or cached, every token handed out is masked wherever ansible-core displays it; variables keep it whole.
-        mask_in_output((result["access_token"], result["authorization"], generated_key))
+        result, generated_key, unbound = handed_out(result, self.options.dpop)
+        self.dpop_key = self._dpop_key(generated_key) if result["token_type"] == "DPoP" else None
+        if unbound and unbound not in self._warnings:
+            self._warnings.append(unbound)
         return result
 
     def _provenance(self, result: Mapping[str, Any]) -> str:
-        """Where a token came from and until when, for -vvv: the first thing to look at when a call fails; never the token."""
-        expires_at = result.get("expires_at")
-        expiry = "expires %s (in %d s)" % (utc_time(expires_at), expires_at - self._clock()) if isinstance(expires_at, int) \
-            else "expiry unknown, so not cached"
-        if self.from_cache:
-            endpoint = self.options.token_url or "the token endpoint of issuer %s" % self.options.issuer
-            return ("Token for client_id %s from the token cache (%s), %s; a cached token exercised no TLS setting or credential: a wrong "
-                    "ca_path or secret shows when it is renewed, or at once with cache=false." % (self.options.client_id, endpoint, expiry))
-        return "Token for client_id %s obtained from the token endpoint %s, %s." % (self.options.client_id, self._endpoint, expiry)
+        endpoint = self._cached_endpoint() if self.from_cache else self._endpoint or ""
+        return token_provenance(self.options.client_id, endpoint, result.get("expires_at"), self._clock(), self.from_cache)
+
+    def _cached_endpoint(self) -> str:
+        """The token endpoint as the cache knows it: token_url, or the issuer whose discovery names it."""
+        return self.options.token_url or "the token endpoint of issuer %s" % self.options.issuer
+
+    def remember(self, memo: OptionsMemo) -> None:
+        """After get_token, for the lookup: leaves the memo of the option values these options were checked from, with
+        what a cache hit must still show, so that the next lookup with the same values goes no further than cache_read."""
+        keys = self._keys()
+        expires_at = self._handed_out_expiry
+        if isinstance(self._cache, TokenCache) and keys is not None and isinstance(expires_at, int):
+            options = self.options
+            checked = {"margin": options.refresh_margin, "warnings": options.whitespace_warnings(), "dpop": options.dpop,
+                       "client_id": options.client_id, "endpoint": self._cached_endpoint()}
+            self._cache.remember(memo, keys.name(TOKEN_PURPOSE), keys, expires_at, checked)
 
     def fetch_token(self, deadline: Optional[float] = None) -> Dict[str, Any]:
         """Ask the provider for a new token; any failure surfaces as OAuth2Error with secrets blanked out.

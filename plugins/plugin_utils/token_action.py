@@ -14,7 +14,7 @@ from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure, AnsibleE
 from ansible.plugins.action import ActionBase
 from ansible.plugins.loader import lookup_loader
 
-from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import ClientOptions
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import OPTION_NAMES, ClientOptions
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.secret_masking import mask_in_output
 from ansible_collections.oauth2.client_credentials.plugins.plugin_utils.controller_options import ResolvedOptions, resolve_options
@@ -50,7 +50,7 @@ class TokenOptionsAction(ActionBase):
         """The task's token options by precedence, checked; local_files is false when the module reads the files where it runs."""
         try:
             options_plugin = lookup_loader.get(OPTIONS_PLUGIN, loader=self._loader, templar=self._templar)
-            options = resolve_options(options_plugin, task_vars, args, self._templar, self._loader, self._find_file, used_here=local_files,
+            options = resolve_options(options_plugin, task_vars, args, self._templar, self._loader, self._find_file, OPTION_NAMES, used_here=local_files,
                                       front_end="the %s module" % self.MODULE, own_names=self.OWN_ARGS)
             client_options = ClientOptions.from_mapping(options.values, local_files=local_files)
         except OAuth2Error as exc:

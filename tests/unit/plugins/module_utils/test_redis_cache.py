@@ -18,7 +18,8 @@ from ansible_collections.oauth2.client_credentials.plugins.module_utils import r
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import ClientOptions, too_short_for_no_log
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.redis_cache import KEY_PREFIX, connection_settings
-from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_cache import MAGIC, open_cache
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.cache_read import MAGIC
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_cache import open_cache
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_client import TokenClient
 
 from redis_server import RedisServer, free_port

@@ -19,8 +19,9 @@ import pytest
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_auth import client_auth_for
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import ClientOptions
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
-from ansible_collections.oauth2.client_credentials.plugins.module_utils import token_cache
-from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_cache import MAGIC, CacheKeys, TokenCache, refresh_margin
+from ansible_collections.oauth2.client_credentials.plugins.module_utils import cache_read, token_cache
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.cache_read import MAGIC, CacheKeys, refresh_margin
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_cache import TokenCache
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_client import TokenClient
 
 SECRET = "cache-Secret-Value-0123456789"
@@ -253,7 +254,7 @@ HKDF_VECTORS = [
 
 @pytest.mark.parametrize("salt, info, length, expected", HKDF_VECTORS)
 def test_key_derivation_matches_rfc_5869(salt, info, length, expected):
-    assert token_cache.hkdf_sha256(b"\x0b" * 22, salt, info, length).hex() == expected
+    assert cache_read.hkdf_sha256(b"\x0b" * 22, salt, info, length).hex() == expected
 
 
 def test_key_derivation_matches_cryptography_for_cache_keys():
@@ -263,7 +264,7 @@ def test_key_derivation_matches_cryptography_for_cache_keys():
 
     info = b"oauth2.client_credentials token cache v2 name+encryption"
     expected = HKDF(algorithm=hashes.SHA256(), length=64, salt=b"k" * 32, info=info).derive(SECRET.encode())
-    assert token_cache.hkdf_sha256(SECRET.encode(), b"k" * 32, info, 64) == expected
+    assert cache_read.hkdf_sha256(SECRET.encode(), b"k" * 32, info, 64) == expected
 
 
 @pytest.mark.parametrize("expires_in, configured, margin", [
