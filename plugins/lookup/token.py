@@ -140,10 +140,7 @@ import os
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
-from ansible_collections.oauth2.client_credentials.plugins.module_utils.cache_read import OptionsMemo
-from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
-from ansible_collections.oauth2.client_credentials.plugins.module_utils.secret_masking import SECRET_OPTIONS, mask_in_output
-from ansible_collections.oauth2.client_credentials.plugins.plugin_utils.controller_options import resolve_options
+from ansible_collections.oauth2.client_credentials.plugins.plugin_utils.option_inputs import option_inputs
 
 OUTPUT_FIELDS = {"access_token": "access_token", "header": "authorization"}
 
@@ -152,48 +149,20 @@ class LookupModule(LookupBase):
     def run(self, terms, variables=None, **kwargs):
         if terms:
             raise AnsibleLookupError("oauth2.client_credentials.token takes no positional terms: pass options as keyword arguments.")
-        try:
-            options = resolve_options(
-                self, variables, kwargs, self._templar, self._loader,
-                lambda path: self.find_file_in_search_path(variables, "files", os.path.expanduser(path), ignore_missing=True),
-            )
-        except OAuth2Error as exc:
-            raise AnsibleLookupError(str(exc)) from None
-        for warning in options.warnings:
-            self._display.warning(warning)
-        values = dict(options.values)
-        output = values.pop("output")
-        # Whatever source they came from: ansible-core masks on its own only vault plaintext and no_log module options.
-        mask_in_output(values.get(name) for name in SECRET_OPTIONS if isinstance(values.get(name), str))
-        memo = OptionsMemo(values)
-        hit = memo.cached_token()
+
+        def find_file(path):
+            return self.find_file_in_search_path(variables, "files", os.path.expanduser(path), ignore_missing=True)
+
+        templated, memo, output = option_inputs(self, variables, kwargs, self._templar, find_file)
+        hit = memo and memo.cached_token()
         if hit:
-            # These very values were checked, and answered with this token, before: nothing else needs loading.
+            # Options with these very inputs were checked, and answered with this token, before: nothing else needs loading.
             result, warnings, provenance = hit
             self._display.vvv(provenance)
+            for warning in warnings:
+                self._display.warning(warning)
         else:
-            result, warnings = self._obtained(options, values, memo)
-        for warning in warnings:
-            self._display.warning(warning)
+            from ansible_collections.oauth2.client_credentials.plugins.plugin_utils.full_lookup import full_token  # pylint: disable=import-outside-toplevel
+
+            result, output = full_token(self, variables, kwargs, find_file, templated, memo)
         return [result if output == "full" else result[OUTPUT_FIELDS[output]]]
-
-    def _obtained(self, options, values, memo):
-        """The token by the full path, which checks the options, and leaves the memo for the next lookup with the same values."""
-        from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import ClientOptions  # pylint: disable=import-outside-toplevel
-        from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_client import TokenClient  # pylint: disable=import-outside-toplevel
-        from ansible_collections.oauth2.client_credentials.plugins.plugin_utils.refusal import explain_refusal  # pylint: disable=import-outside-toplevel
-
-        try:
-            client_options = ClientOptions.from_mapping(values)
-            client = TokenClient(client_options)
-        except OAuth2Error as exc:
-            raise AnsibleLookupError(str(exc)) from None
-        try:
-            result = client.get_token()
-        except OAuth2Error as exc:
-            raise AnsibleLookupError(explain_refusal(options, str(exc), exc.error_code, client_options.auth_method)) from None
-        finally:
-            for line in client.debug:
-                self._display.vvv(line)
-        client.remember(memo)
-        return result, client.warnings

@@ -199,22 +199,24 @@ def handed_out(cached: Mapping[str, Any], dpop: bool) -> Tuple[Dict[str, Any], O
 
 
 class OptionsMemo:
-    """The memo of one set of option values: where it is, and the key material it is named and encrypted with; both None
-    where these values can have none (no file cache, or a value no check accepts, which the full path then reports)."""
+    """The memo of one call's options: where it is, and the key material it is named and encrypted with, from keyed_by
+    (the option values, or all they are resolved from) and the files that values name; material is None where the call
+    can have none (no file cache, or a value no check accepts, which the full path then reports)."""
 
-    def __init__(self, values: Mapping[str, Any]) -> None:
+    def __init__(self, keyed_by: Any, values: Mapping[str, Any]) -> None:
         self.directory: Optional[str] = None
         self.material: Optional[bytes] = None
         try:
             if values.get("cache") is not False and (values.get("cache_backend") or "file") == "file":
+                self.directory = cache_directory(_path(values.get("cache_dir")))
                 # The CA bundle by its size, time and inode, as it may be large and is no secret; the other files by content.
                 ca_path = trusted_ca_path(_path(values.get("ca_path")))
                 ca_file = ca_path and os.stat(ca_path)
-                files = [ca_path, ca_file and (ca_file.st_size, ca_file.st_mtime_ns, ca_file.st_ino)]
-                files += [file_digest(path) if path else None for path in map(_path, (values.get(name) for name in FILE_OPTIONS))]
-                self.material = json.dumps([_plain(values, [MAX_ITEMS]), files], sort_keys=True, separators=(",", ":")).encode("utf-8")
-                self.directory = cache_directory(_path(values.get("cache_dir")))
+                files = [ca_path, ca_file and (ca_file.st_size, ca_file.st_mtime_ns, ca_file.st_ino)] + [
+                    file_digest(path) if path else None for path in (_path(values.get(name)) for name in FILE_OPTIONS)]
+                self.material = json.dumps([_plain(keyed_by, [MAX_ITEMS]), files], sort_keys=True, separators=(",", ":")).encode("utf-8")
         except (AttributeError, OSError, TypeError, ValueError):
+            # A value of a type no check accepts, or a CA that is not there: the full path says what is wrong.
             self.material = None
 
     def keys(self, user_key: bytes) -> Optional[CacheKeys]:

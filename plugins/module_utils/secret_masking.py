@@ -15,10 +15,15 @@ from __future__ import annotations
 
 from typing import Iterable, Optional
 
-try:
-    from ansible.module_utils.secrets import register_secrets as _register_with_core
-except ImportError:  # ansible-core before 2.22
-    _register_with_core = None
+from ansible.module_utils.ansible_release import __version__ as _core_version
+
+_register_with_core = None
+# Asked by version: a failed import searches every path again, in every forked worker of an older line.
+if tuple(int(part) for part in _core_version.split(".")[:2]) >= (2, 22):
+    try:
+        from ansible.module_utils.secrets import register_secrets as _register_with_core
+    except ImportError:  # a 2.22 pre-release without it
+        pass
 
 
 # The options that hold a credential (the module's no_log ones), each with what a user calls it: left out of the repr

@@ -21,9 +21,8 @@ from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.cache_read import default_cache_dir
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
+from ansible_collections.oauth2.client_credentials.plugins.plugin_utils.option_inputs import CONFIG_SECTION, names_section, option_variables
 
-# The section of ansible.cfg the options' ini entries name.
-CONFIG_SECTION = "oauth2_client_credentials"
 # Relative paths of these options are searched like files/ of the play or role, on the controller.
 SEARCHED_PATHS = ("ca_path", "client_cert", "client_key", "private_key_path", "dpop_private_key_path")
 # Options naming files that are read on the controller, where they may be vault-encrypted (vault_files.read_key_files).
@@ -50,12 +49,14 @@ def resolve_options(
     used_here: bool = True,
     front_end: str = "the oauth2.client_credentials.token lookup",
     own_names: Iterable[str] = (),
+    var_options: Optional[Dict[str, Any]] = None,
 ) -> ResolvedOptions:
     """The plugin's options by precedence: direct, then variable / environment / ansible.cfg, then
     credentials_file, then default, each resolved and type-checked once by Ansible's config manager.
     used_here: the token is requested on the controller, not by a module on another host. front_end and own_names (the
     front end's options that are not token options, taken out of direct) are for the message about an unknown option.
-    names are the options to resolve, by default every option the plugin documents."""
+    names are the options to resolve, by default every option the plugin documents; var_options are their declared
+    variables already templated (option_inputs), if the caller has them."""
     definitions = C.config.get_configuration_definitions(plugin_type=plugin.plugin_type, name=plugin._load_name)  # pylint: disable=protected-access
     names = tuple(definitions if names is None else names)
     unknown = sorted(set(direct) - set(names))
@@ -63,7 +64,8 @@ def resolve_options(
         known = sorted(set(names) | set(own_names))
         raise OAuth2Error("Unknown option %s for %s%s: the options are %s." % (
             ", ".join(unknown), front_end, did_you_mean(unknown, known), ", ".join(known)))
-    var_options = _option_variables(definitions, names, variables, direct, templar)
+    if var_options is None:
+        var_options = option_variables(definitions, names, variables, direct, templar)
     resolved = ResolvedOptions({})
     defaulted: Set[str] = set()
     for name in names:
@@ -86,7 +88,7 @@ def resolve_options(
 
         read_key_files(loader, resolved.values, resolved.origins)
     config_path = getattr(C.config, "_config_file", None)
-    if config_path and _names_section(config_path):
+    if config_path and names_section(config_path):
         from ansible_collections.oauth2.client_credentials.plugins.plugin_utils.config_section import check_config_section  # pylint: disable=import-outside-toplevel
 
         check_config_section(config_path, definitions, names, resolved)
@@ -99,35 +101,6 @@ def resolve_options(
 def did_you_mean(unknown: Iterable[str], known: Iterable[str]) -> str:
     guesses = [match for name in unknown for match in difflib.get_close_matches(name, list(known), n=1, cutoff=0.7)]
     return " (did you mean %s?)" % " or ".join(guesses) if guesses else ""
-
-
-def _names_section(path: str) -> bool:
-    """Whether ansible.cfg has a [oauth2_client_credentials] line at all; only then is it read as written (config_section)."""
-    try:
-        with open(path, "rb") as handle:
-            return ("[%s]" % CONFIG_SECTION).encode("utf-8") in handle.read()
-    except OSError:
-        return False
-
-
-def _option_variables(
-    definitions: Mapping[str, Any], names: Iterable[str], variables: Optional[Mapping[str, Any]], direct: Mapping[str, Any], templar: Any
-) -> Dict[str, Any]:
-    """The declared oauth2_<option> variables that will be used, templated before the config manager type-checks them.
-
-    Variables usually point elsewhere (oauth2_client_secret: "{{ vault_client_secret }}"). Only the variables an
-    option declares, and only for options not given directly, are templated: other oauth2_* variables may hold
-    anything, the token lookup itself included, and must not be evaluated here.
-    """
-    templated: Dict[str, Any] = {}
-    for name in names:
-        if direct.get(name) is not None:
-            continue
-        for entry in definitions.get(name, {}).get("vars") or ():
-            variable = entry["name"]
-            if variables and variable in variables:
-                templated[variable] = templar.template(variables[variable])
-    return templated
 
 
 def _config_value(

@@ -21,6 +21,7 @@ from ansible.template import Templar
 from ansible_collections.oauth2.client_credentials.plugins.lookup import token as token_lookup
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import ClientOptions
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_client import TokenClient
+from ansible_compat import trust_as_template
 
 SECRET = "warm-Secret-value-0123456789"
 PACKAGE = "ansible_collections.oauth2.client_credentials.plugins."
@@ -91,7 +92,7 @@ def test_a_warm_lookup_loads_only_what_reading_the_cache_needs(issuing):
     assert PACKAGE + "module_utils.token_client" in cold[1].split()
     assert warm[1].split() == [PACKAGE + name for name in (
         "doc_fragments.token_options", "lookup.token", "module_utils.cache_read", "module_utils.errors", "module_utils.secret_masking",
-        "plugin_utils.controller_options")]
+        "plugin_utils.option_inputs")]
 
 
 def test_the_memo_answers_only_the_very_same_values(issuing, isolated_home):
@@ -182,3 +183,46 @@ def test_a_corrupt_memo_and_entry_cost_one_warning_and_one_request(issuing, isol
     assert len(shown.warnings) == 1 and "is corrupt or from another secret" in shown.warnings[0]
     assert lookup(**issuing.base) == "tok-2"
     assert token_requests(issuing) == 2
+
+
+def test_a_word_that_is_not_a_boolean_is_refused_after_the_same_options_with_a_boolean(issuing):
+    """The config manager reads "tru" as false: the memo of the inputs with false must not stand in for the check of "tru"."""
+    assert lookup(cache=True, validate_token=False, **issuing.base) == "tok-1"
+    with pytest.raises(AnsibleError, match=r"^Option validate_token has a value that is not of type bool"):
+        lookup(cache=True, validate_token="tru", **issuing.base)
+
+
+def test_what_a_variable_templates_to_decides_not_the_template(issuing):
+    variables = {"oauth2_client_id": trust_as_template("{{ app }}"), "app": "first"}
+    loader = DataLoader()
+
+    def run(app):
+        plugin = lookup_loader.get("oauth2.client_credentials.token", loader=loader, templar=Templar(loader=loader, variables=dict(variables, app=app)))
+        return plugin.run([], variables=dict(variables, app=app), token_url=issuing.base["token_url"], client_secret=SECRET)[0]
+
+    assert run("first") == "tok-1"
+    issuing.next_token()
+    assert run("second") == "tok-2"
+    assert run("first") == "tok-1" and run("second") == "tok-2"
+    assert token_requests(issuing) == 2
+
+
+def test_the_environment_is_an_input_too(issuing, monkeypatch):
+    assert lookup(**issuing.base) == "tok-1"
+    issuing.next_token()
+    monkeypatch.setenv("ANSIBLE_OAUTH2_SCOPE", "read")
+    assert lookup(**issuing.base) == "tok-2"
+    assert token_requests(issuing) == 2
+
+
+def test_options_from_a_credentials_file_are_answered_from_the_memo_of_their_values(issuing, tmp_path):
+    """Such options are resolved at every call (the file may be vault-encrypted); the checks are not repeated."""
+    path = tmp_path / "credentials.yml"
+    path.write_text('{"client_id": "cid", "client_secret": "%s"}' % SECRET)
+    shown = Shown()
+    assert lookup(shown, token_url=issuing.base["token_url"], credentials_file=str(path)) == "tok-1"
+    assert lookup(shown, token_url=issuing.base["token_url"], credentials_file=str(path)) == "tok-1"
+    assert token_requests(issuing) == 1 and shown.debug[-1].startswith("Token for client_id cid from the token cache")
+    path.write_text('{"client_id": "other", "client_secret": "%s"}' % SECRET)
+    issuing.next_token()
+    assert lookup(token_url=issuing.base["token_url"], credentials_file=str(path)) == "tok-2"
