@@ -158,7 +158,8 @@ class LookupModule(LookupBase):
         if hit:
             # Options with these very inputs were checked, and answered with this token, before: nothing else needs loading.
             result, warnings, provenance = hit
-            self._display.vvv(provenance)
+            if self._display.verbosity >= 3:
+                self._display.vvv(provenance())
             for warning in warnings:
                 self._display.warning(warning)
         else:

@@ -26,7 +26,6 @@ import struct
 import time
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
-from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import utc_time
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.secret_masking import mask_in_output
 
 # Under ANSIBLE_HOME, as Ansible keeps its own state; on the controller the front ends also honour ansible.cfg's home.
@@ -174,16 +173,6 @@ def trusted_ca_path(ca_path: Optional[str]) -> Optional[str]:
     return ca_path or os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
 
 
-def token_provenance(client_id: str, endpoint: str, expires_at: Any, now: float, from_cache: bool) -> str:
-    """Where a token came from and until when, for -vvv: the first thing to look at when a call fails; never the token."""
-    expiry = "expires %s (in %d s)" % (utc_time(expires_at), expires_at - now) \
-        if isinstance(expires_at, int) else "expiry unknown, so not cached"
-    if from_cache:
-        return ("Token for client_id %s from the token cache (%s), %s; a cached token exercised no TLS setting or credential: a wrong "
-                "ca_path or secret shows when it is renewed, or at once with cache=false." % (client_id, endpoint, expiry))
-    return "Token for client_id %s obtained from the token endpoint %s, %s." % (client_id, endpoint, expiry)
-
-
 def handed_out(cached: Mapping[str, Any], dpop: bool) -> Tuple[Dict[str, Any], Optional[str], Optional[str]]:
     """A token result as front ends hand it out, masked wherever ansible-core displays it (variables keep it whole); apart,
     the DPoP key generated for it, which travels with it in the cache and never further than the client, and a warning
@@ -222,10 +211,10 @@ class OptionsMemo:
     def keys(self, user_key: bytes) -> Optional[CacheKeys]:
         return CacheKeys(self.material, (), user_key, MEMO_KEYS_INFO) if self.material is not None else None
 
-    def cached_token(self, clock: Callable[[], float] = time.time) -> Optional[Tuple[Dict[str, Any], List[str], str]]:
-        """The token these values were last answered with, handed out as get_token hands it out, with the warnings their
-        checks gave and the -vvv line on where it came from; None unless the token has more than its refresh margin left,
-        and on anything else, which the full path then handles (and explains, if need be)."""
+    def cached_token(self, clock: Callable[[], float] = time.time) -> Optional[Tuple[Dict[str, Any], List[str], Callable[[], str]]]:
+        """The token these options were last answered with, handed out as get_token hands it out, with the warnings their
+        checks gave and what makes the -vvv line on where it came from (only then is its code loaded); None unless the
+        token has more than its refresh margin left, and on anything else, which the full path then handles."""
         try:
             info = os.lstat(self.directory or "")
             if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or stat.S_IMODE(info.st_mode) & 0o077:
@@ -237,10 +226,15 @@ class OptionsMemo:
             if not cached:
                 return None
             result, _generated_key, unbound = handed_out(cached, memo["dpop"])
-            provenance = token_provenance(memo["client_id"], memo["endpoint"], result["expires_at"], now, True)
-            return result, memo["warnings"] + [unbound] if unbound else memo["warnings"], provenance
         except (OSError, AttributeError, KeyError, TypeError, ValueError):  # a missing entry, or one not of this version
             return None
+
+        def provenance() -> str:
+            from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import token_provenance  # pylint: disable=import-outside-toplevel
+
+            return token_provenance(memo["client_id"], memo["endpoint"], result["expires_at"], now, True)
+
+        return result, memo["warnings"] + [unbound] if unbound else memo["warnings"], provenance
 
     def _entry(self, name: str, encryption_key: bytes, identity: bytes, margin: Optional[float], now: float) -> Optional[Dict[str, Any]]:
         value = unseal(read_own(os.path.join(self.directory or "", name)), encryption_key, identity)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Iterable, Optional
+from typing import Any, Iterable, Optional
 
 REDACTED = "********"
 
@@ -42,3 +42,13 @@ def shown(value: object, limit: int = 80) -> str:
     text = value if isinstance(value, str) else json.dumps(value)
     text = "".join(character if " " <= character < "\x7f" else "?" for character in text)
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+def token_provenance(client_id: str, endpoint: str, expires_at: Any, now: float, from_cache: bool) -> str:
+    """Where a token came from and until when, for -vvv: the first thing to look at when a call fails; never the token."""
+    expiry = "expires %s (in %d s)" % (utc_time(expires_at), expires_at - now) \
+        if isinstance(expires_at, int) else "expiry unknown, so not cached"
+    if from_cache:
+        return ("Token for client_id %s from the token cache (%s), %s; a cached token exercised no TLS setting or credential: a wrong "
+                "ca_path or secret shows when it is renewed, or at once with cache=false." % (client_id, endpoint, expiry))
+    return "Token for client_id %s obtained from the token endpoint %s, %s." % (client_id, endpoint, expiry)

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, 
 
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_auth import ADVERTISED_AS, ClientAuth, client_auth_for
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import ClientOptions, TokenExpectations
-from ansible_collections.oauth2.client_credentials.plugins.module_utils.cache_read import OptionsMemo, handed_out, token_provenance
-from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error, redact
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.cache_read import OptionsMemo, handed_out
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error, redact, token_provenance
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.secret_masking import mask_in_output
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_cache import DISCOVERY_LIFETIME, CacheKeys, EntryCache, TokenCache, open_cache
 

@@ -43,7 +43,7 @@ def full_token(plugin: Any, variables: Optional[Mapping[str, Any]], direct: Mapp
         hit = memo.cached_token()
     if hit:
         result, warnings, provenance = hit
-        display.vvv(provenance)
+        display.vvv(provenance())
     else:
         try:
             client_options = ClientOptions.from_mapping(values)

@@ -28,7 +28,7 @@ CONFIG_SECTION = "oauth2_client_credentials"
 # Options whose file is read, and may be decrypted, into a credential on the controller: their calls are resolved.
 READ_INTO_CREDENTIALS = ("credentials_file", "private_key_path", "dpop_private_key_path", "client_key")
 # What a memo keyed by the inputs needs resolved before it is found: where the cache is, the files it keys, the output form.
-LOCATING = ("cache", "cache_backend", "cache_dir", "ca_path", "client_cert", "client_assertion_file", "output")
+LOCATING = ("cache", "cache_backend", "cache_dir", "ca_path", "client_cert", "client_assertion_file", "output") + READ_INTO_CREDENTIALS
 
 
 def option_inputs(plugin: Any, variables: Optional[Mapping[str, Any]], direct: Mapping[str, Any], templar: Any,
@@ -37,24 +37,20 @@ def option_inputs(plugin: Any, variables: Optional[Mapping[str, Any]], direct: M
     form they give, unless the options must be resolved (files read into credentials, an ansible.cfg section, or any
     surprise, which resolving then explains). None for what could not be had."""
     definitions = C.config.get_configuration_definitions(plugin_type=plugin.plugin_type, name=plugin._load_name)  # pylint: disable=protected-access
+    templated = None
     try:
         templated = option_variables(definitions, definitions, variables, direct, templar)
-    except Exception:  # pylint: disable=broad-except
-        return None, None, None
-    try:
         environment = {entry["name"]: os.environ[entry["name"]] for definition in definitions.values() for entry in definition.get("env") or ()
                        if entry["name"] in os.environ}
-        config = getattr(C.config, "_config_file", None)
-        if config and names_section(config) or any(name in direct or any(
-                entry["name"] in templated or entry["name"] in environment
-                for entry in (definitions[name].get("vars") or []) + (definitions[name].get("env") or [])) for name in READ_INTO_CREDENTIALS):
-            return templated, None, None
 
         def resolved(name: str) -> Any:
             return C.config.get_config_value(name, plugin_type=plugin.plugin_type, plugin_name=plugin._load_name,  # pylint: disable=protected-access
                                              variables=templated, direct=direct)
 
         located = {name: resolved(name) for name in LOCATING}
+        config = getattr(C.config, "_config_file", None)
+        if any(located[name] for name in READ_INTO_CREDENTIALS) or config and names_section(config):
+            return templated, None, None
         for name in ("ca_path", "client_cert"):
             if located[name] and not os.path.isabs(os.path.expanduser(located[name])):
                 located[name] = find_file(located[name])

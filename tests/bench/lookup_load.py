@@ -8,7 +8,9 @@ action and lookup already loaded), then forks SAMPLES workers per lookup and tim
 and one run(). The lookups: ansible.builtin.env (the floor of a builtin), a trivial collection lookup made here
 (the floor of a collection lookup), the same with the token lookup's documentation (the floor of that
 documentation), and oauth2.client_credentials.token with a warm cache. The token lookup's load is then taken apart in
-fresh forks: parsing its documentation and fragments, and compiling the source of the collection modules it imports.
+fresh forks: parsing its documentation and fragments, compiling the source of the collection modules it imports (each
+file's share below the total), and importing the collection's package, which parses meta/runtime.yml (the trivial
+collection has none).
 Medians in milliseconds; raw figures go to .build/bench/lookup_load-<ansible-core version>.json.
 
 The parent collects its garbage before each fork. Every fork of one parent starts from the same collector counters,
@@ -157,6 +159,8 @@ def main() -> None:
     modules = in_fork(lambda: _imported_collection_modules(lookup_loader, loader, templar))
     runs["token: documentation parse"] = lambda: _documentation_parse(collections)
     runs["token: compile of imported collection modules"] = lambda: _compile(modules)
+    runs["collection package and meta/runtime.yml: oauth2"] = lambda: _package("ansible_collections.oauth2.client_credentials")
+    runs["collection package and meta/runtime.yml: trivial"] = lambda: _package("ansible_collections.bench.trivial")
     # Round robin, so that a slow spell of the machine weighs on every row alike.
     results: Dict[str, List[Dict[str, float]]] = {name: [] for name in runs}
     for _sample in range(SAMPLES):
@@ -166,12 +170,21 @@ def main() -> None:
 
     summary = {}
     print("Per fork, medians of %d forks (ms), ansible-core %s, Python %s:" % (SAMPLES, ansible_version, platform.python_version()))
+    floor = None
     for name, samples in results.items():
         parts = {part: statistics.median(sample[part] for sample in samples) for part in samples[0]}
         summary[name] = parts
         total = sum(value for part, value in parts.items() if part in ("load", "call"))
-        figures = "  ".join("%s %.1f" % item for item in parts.items()) + ("  = %.1f" % total if "load" in parts else "")
+        shown = {part: value for part, value in parts.items() if "/" not in part}
+        figures = "  ".join("%s %.1f" % item for item in shown.items()) + ("  = %.1f" % total if "load" in parts else "")
+        if name.startswith("trivial body"):
+            floor, figures = total, figures + "  (the floor)"
+        elif name.startswith(TOKEN_LOOKUP):
+            figures += "  = floor + %.1f" % (total - floor)
         print("  %-52s %s" % (name, figures))
+        for part, value in parts.items():
+            if "/" in part:
+                print("  %-52s %.1f" % ("    " + part, value))
     (WORK.parent / ("lookup_load-%s.json" % ansible_version)).write_text(json.dumps({"samples": SAMPLES, "medians": summary, "raw": results}, indent=2))
 
 
@@ -215,11 +228,23 @@ def _imported_collection_modules(lookup_loader, loader, templar) -> Dict[str, Li
 
 
 def _compile(modules: Dict[str, List[str]]) -> Dict[str, float]:
+    """All the modules one after the other, as one worker compiles them; each file's share is reported under its path."""
     sources = [(path, Path(path).read_text()) for path in modules["paths"]]
-    started = time.perf_counter()
+    timings = {}
     for path, source in sources:
+        started = time.perf_counter()
         compile(source, path, "exec", dont_inherit=True)
-    return {"compile": (time.perf_counter() - started) * 1000, "files": len(sources)}
+        timings["/".join(Path(path).parts[-2:])] = (time.perf_counter() - started) * 1000
+    return dict({"compile": sum(timings.values()), "files": len(sources)}, **timings)
+
+
+def _package(name: str) -> Dict[str, float]:
+    """Importing a collection's package, which reads and parses its meta/runtime.yml: part of the first plugin load."""
+    import importlib  # pylint: disable=import-outside-toplevel
+
+    started = time.perf_counter()
+    importlib.import_module(name)
+    return {"import": (time.perf_counter() - started) * 1000}
 
 
 if __name__ == "__main__":

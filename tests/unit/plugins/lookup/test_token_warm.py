@@ -28,7 +28,9 @@ PACKAGE = "ansible_collections.oauth2.client_credentials.plugins."
 
 
 class Shown:
-    """What the lookup displays, as Ansible's Display would show it."""
+    """What the lookup displays, as Ansible's Display would show it at -vvv."""
+
+    verbosity = 3
 
     def __init__(self) -> None:
         self.warnings: List[str] = []
@@ -91,7 +93,7 @@ def test_a_warm_lookup_loads_only_what_reading_the_cache_needs(issuing):
     assert cold[0] == warm[0] == "tok-1" and token_requests(issuing) == 1
     assert PACKAGE + "module_utils.token_client" in cold[1].split()
     assert warm[1].split() == [PACKAGE + name for name in (
-        "doc_fragments.token_options", "lookup.token", "module_utils.cache_read", "module_utils.errors", "module_utils.secret_masking",
+        "doc_fragments.token_options", "lookup.token", "module_utils.cache_read", "module_utils.secret_masking",
         "plugin_utils.option_inputs")]
 
 
