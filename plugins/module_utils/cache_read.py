@@ -45,6 +45,12 @@ MEMO_KEYS_INFO = b"oauth2.client_credentials checked options v1 name+encryption"
 MEMO_PURPOSE = "checked options"
 # Options naming files whose content decides the token or its checks; the canonical entry holds their digests too.
 FILE_OPTIONS = ("client_cert", "client_key", "client_assertion_file")
+# The note the user's processes leave one another when the shared cache's server fails (redis_cache), how long it makes
+# them skip the server and use their file cache instead, and what they say then.
+DOWN_SUFFIX = ".redis-down"
+DOWN_SECONDS = 10.0
+NOTE_BYTES = 2048
+SHARED_CACHE_DOWN = "Shared token cache not used: %s; the local token cache is used instead."
 # More items than all options of a lookup hold together (scope, resource and extra_params are the lists and the mapping).
 MAX_ITEMS = 1000
 
@@ -173,6 +179,16 @@ def trusted_ca_path(ca_path: Optional[str]) -> Optional[str]:
     return ca_path or os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
 
 
+def shared_cache_down(directory: str, url: str) -> Optional[Tuple[float, str]]:
+    """How many seconds ago a process of the user gave up on the shared cache at url, and why, if one did."""
+    try:
+        note = read_own(directory + DOWN_SUFFIX, NOTE_BYTES).decode("utf-8", "replace")
+        stamp, noted_url, reason = (note.split("\n", 2) + ["", ""])[:3]
+        return (time.time() - float(stamp), reason.strip() or "the Redis server at %s failed" % url) if noted_url == url else None
+    except (OSError, ValueError):
+        return None
+
+
 def handed_out(cached: Mapping[str, Any], dpop: bool) -> Tuple[Dict[str, Any], Optional[str], Optional[str]]:
     """A token result as front ends hand it out, masked wherever ansible-core displays it (variables keep it whole); apart,
     the DPoP key generated for it, which travels with it in the cache and never further than the client, and a warning
@@ -190,13 +206,16 @@ def handed_out(cached: Mapping[str, Any], dpop: bool) -> Tuple[Dict[str, Any], O
 class OptionsMemo:
     """The memo of one call's options: where it is, and the key material it is named and encrypted with, from keyed_by
     (the option values, or all they are resolved from) and the files that values name; material is None where the call
-    can have none (no file cache, or a value no check accepts, which the full path then reports)."""
+    can have none (no cache, or a value no check accepts, which the full path then reports). The memo is in the user's
+    file cache; with a shared cache (cache_url) it is used only while that is known to be down."""
 
     def __init__(self, keyed_by: Any, values: Mapping[str, Any]) -> None:
         self.directory: Optional[str] = None
         self.material: Optional[bytes] = None
+        self.shared: Optional[str] = None
         try:
-            if values.get("cache") is not False and (values.get("cache_backend") or "file") == "file":
+            if values.get("cache") is not False and (values.get("cache_backend") or "file") in ("file", "redis"):
+                self.shared = values.get("cache_url") or "" if values.get("cache_backend") == "redis" else None
                 self.directory = cache_directory(_path(values.get("cache_dir")))
                 # The CA bundle by its size, time and inode, as it may be large and is no secret; the other files by content.
                 ca_path = trusted_ca_path(_path(values.get("ca_path")))
@@ -219,6 +238,9 @@ class OptionsMemo:
             info = os.lstat(self.directory or "")
             if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or stat.S_IMODE(info.st_mode) & 0o077:
                 return None
+            down = self.shared and shared_cache_down(self.directory or "", self.shared)
+            if self.shared is not None and not (down and 0 <= down[0] < DOWN_SECONDS):
+                return None
             keys = self.keys(read_key(self.directory + KEY_SUFFIX))
             now = clock()
             memo = self._entry(keys.name(MEMO_PURPOSE), keys.encryption_key, keys.identity, None, now)
@@ -234,7 +256,8 @@ class OptionsMemo:
 
             return token_provenance(memo["client_id"], memo["endpoint"], result["expires_at"], now, True)
 
-        return result, memo["warnings"] + [unbound] if unbound else memo["warnings"], provenance
+        warnings = memo["warnings"] + ([SHARED_CACHE_DOWN % down[1]] if down else [])
+        return result, warnings + [unbound] if unbound else warnings, provenance
 
     def _entry(self, name: str, encryption_key: bytes, identity: bytes, margin: Optional[float], now: float) -> Optional[Dict[str, Any]]:
         value = unseal(read_own(os.path.join(self.directory or "", name)), encryption_key, identity)

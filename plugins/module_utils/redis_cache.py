@@ -5,7 +5,7 @@
 """The token cache on a Redis (or Valkey) server: one token request per credential set per token lifetime for a fleet.
 
 Loaded only when cache_backend is redis, and the redis package only when the server is first used. The entries are
-the file cache's blobs (token_cache.EntryCache): encrypted with AES-GCM and named with an HMAC, both keyed by HKDF
+the file cache's blobs (token_cache.EntryCache): sealed and named with HMAC-SHA256 (cache_read), keyed by HKDF
 from the credential and, when given, the fleet's cache_key in place of the per-user key file, stored under
 oauth2cc:<name> and expiring with their token (SET PX). When many processes of the fleet miss at once, one holds
 redis-py's lock (SET NX PX, released by compare-and-delete) and requests the token while the others look for its
@@ -23,11 +23,18 @@ import os
 import re
 import threading
 import time
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.cache_read import (
+    DOWN_SECONDS,
+    DOWN_SUFFIX,
+    SHARED_CACHE_DOWN,
+    CacheKeys,
+    shared_cache_down,
+)
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error, shown
-from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_cache import CacheKeys, EntryCache, TokenCache
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_cache import EntryCache, TokenCache
 
 KEY_PREFIX = "oauth2cc:"
 LOCK_SUFFIX = ":lock"
@@ -36,9 +43,6 @@ SHARED_KEYS_INFO = b"oauth2.client_credentials shared token cache v2 name+encryp
 DEFAULT_PORT = 6379
 # Connecting and each answer: a healthy server on the network answers in milliseconds.
 SOCKET_TIMEOUT = 1.0
-# How long the user's other processes skip a server that failed, and the note that tells them.
-DOWN_SECONDS = 10.0
-DOWN_SUFFIX = ".redis-down"
 # The lock's lease, renewed while its holder fetches: a holder that dies frees the lock within LOCK_LEASE seconds.
 LOCK_LEASE = 5.0
 LOCK_RENEW = 1.5
@@ -135,6 +139,7 @@ class RedisTokenCache(EntryCache):
         self._errors: Any = None
         self._down: Optional[str] = None
         self._probing = False
+        self._served_locally = False
 
     @property
     def warnings(self) -> List[str]:
@@ -171,8 +176,15 @@ class RedisTokenCache(EntryCache):
         self._say_down(reason)
         return self._locally(keys, purpose, fetch, margin, deadline, discard)
 
+    def memo_store(self, keys: CacheKeys) -> Optional[Tuple[TokenCache, CacheKeys]]:
+        """The user's file cache, while this process uses it for a server that is down: a memo is left there only then,
+        and a lookup uses it only while the note says the server is down (cache_read.OptionsMemo)."""
+        local_keys = keys.local() if self._served_locally and isinstance(keys, SharedKeys) else None
+        return (self._local, local_keys) if local_keys is not None else None
+
     def _locally(self, keys: Any, purpose: str, fetch: Callable[[], Dict[str, Any]], margin: Optional[float], deadline: float,
                  discard: Optional[Callable[[Dict[str, Any]], bool]]) -> Dict[str, Any]:
+        self._served_locally = True
         local_keys = keys.local()
         if local_keys is None:
             return fetch()
@@ -183,20 +195,14 @@ class RedisTokenCache(EntryCache):
     def _recently_down(self) -> Optional[str]:
         """Why another process of the user gave up on this server less than DOWN_SECONDS ago, if one did. A process that
         finds an older note tries the server again, and renews the note first, so the others keep waiting for its answer."""
-        note = self._local.note(DOWN_SUFFIX)
-        if note is None:
+        down = shared_cache_down(self._local.directory, self.url)
+        if down is None:
             return None
-        stamp, url, reason = (note.split("\n", 2) + ["", ""])[:3]
-        try:
-            age = time.time() - float(stamp)
-        except ValueError:
-            return None
-        if url != self.url:
-            return None
+        age, reason = down
         if 0 <= age < DOWN_SECONDS:
-            return reason.strip() or "the Redis server at %s failed" % self.url
+            return reason
         self._probing = True
-        self._leave_note(reason.strip())
+        self._leave_note(reason)
         return None
 
     def _went_down(self, reason: str) -> str:
@@ -211,7 +217,7 @@ class RedisTokenCache(EntryCache):
     def _say_down(self, reason: str) -> None:
         # The same line in every process, so that Ansible shows it once however many forks skip the server.
         if not self._problems:
-            self._problems.append("Shared token cache not used: %s; the local token cache is used instead." % reason)
+            self._problems.append(SHARED_CACHE_DOWN % reason)
 
     # -- the store ---------------------------------------------------------------------------------
 

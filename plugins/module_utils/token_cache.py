@@ -36,13 +36,14 @@ import os
 import re
 import stat
 import time
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.cache_read import (
     HEADER,
     KEY_BYTES,
     KEY_SUFFIX,
     MAGIC,
+    NOTE_BYTES,
     MEMO_PURPOSE,
     CacheKeys,
     OptionsMemo,
@@ -59,7 +60,6 @@ from ansible_collections.oauth2.client_credentials.plugins.module_utils.cache_re
 LOCK_POLL_SECONDS = 0.02
 DISCOVERY_LIFETIME = 3600
 LOCK_SUFFIX = ".lock"
-NOTE_BYTES = 2048
 ENTRY_NAME = re.compile(r"[0-9a-f]{64}\Z")
 
 
@@ -111,6 +111,11 @@ class EntryCache:
     def where(self, name: str) -> str:
         """An entry as messages name it."""
         raise NotImplementedError
+
+    def memo_store(self, keys: CacheKeys) -> Optional[Tuple["TokenCache", CacheKeys]]:
+        """Where a memo may name this credential's token entry (cache_read.OptionsMemo): a file cache and its keys there, or
+        None where the entry is elsewhere."""
+        return None
 
     def get_or_fetch(
         self, keys: CacheKeys, purpose: str, fetch: Callable[[], Dict[str, Any]], margin: Optional[float], deadline: float,
@@ -172,6 +177,9 @@ class TokenCache(EntryCache):
         """The keys of one credential set, or None (after one warning) when the cache cannot be used safely."""
         return CacheKeys(secret, identity, self._user_key) if self.ready() else None
 
+    def memo_store(self, keys: CacheKeys) -> Optional[Tuple["TokenCache", CacheKeys]]:
+        return self, keys
+
     def ready(self) -> bool:
         """Whether the directory and the key file can be used safely; checked once, with one warning when not."""
         if not self._prepared:
@@ -179,14 +187,6 @@ class TokenCache(EntryCache):
             if self._check_directory():
                 self._user_key = self._read_user_key()
         return self._user_key is not None
-
-    def note(self, suffix: str) -> Optional[str]:
-        """A note the user's processes leave one another beside the directory (<cache_dir><suffix>), if there is one of the
-        user's own: only the key file's rules make a file the cache's."""
-        try:
-            return read_own(self.directory + suffix, NOTE_BYTES).decode("utf-8", "replace")
-        except OSError:
-            return None
 
     def leave_note(self, suffix: str, text: str) -> None:
         """Replaces the note whole, where the directory is safe; a note that cannot be written is only a lost hint."""

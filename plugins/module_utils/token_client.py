@@ -24,7 +24,7 @@ from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_o
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.cache_read import OptionsMemo, handed_out
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error, redact, token_provenance
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.secret_masking import mask_in_output
-from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_cache import DISCOVERY_LIFETIME, CacheKeys, EntryCache, TokenCache, open_cache
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_cache import DISCOVERY_LIFETIME, CacheKeys, EntryCache, open_cache
 
 if TYPE_CHECKING:
     from ansible_collections.oauth2.client_credentials.plugins.module_utils.dpop import DpopKey
@@ -130,15 +130,17 @@ class TokenClient:
         return self.options.token_url or "the token endpoint of issuer %s" % self.options.issuer
 
     def remember(self, memo: OptionsMemo) -> None:
-        """After get_token, for the lookup: leaves the memo of the option values these options were checked from, with
-        what a cache hit must still show, so that the next lookup with the same values goes no further than cache_read."""
+        """After get_token, for the lookup: leaves the memo of the options these were checked from, with what a cache hit
+        must still show, so that the next lookup with the same options goes no further than cache_read."""
         keys = self._keys()
         expires_at = self._handed_out_expiry
-        if isinstance(self._cache, TokenCache) and keys is not None and isinstance(expires_at, int):
+        store = self._cache.memo_store(keys) if self._cache is not None and keys is not None else None
+        if store is not None and isinstance(expires_at, int):
+            cache, entry_keys = store
             options = self.options
             checked = {"margin": options.refresh_margin, "warnings": options.whitespace_warnings(), "dpop": options.dpop,
                        "client_id": options.client_id, "endpoint": self._cached_endpoint()}
-            self._cache.remember(memo, keys.name(TOKEN_PURPOSE), keys, expires_at, checked)
+            cache.remember(memo, entry_keys.name(TOKEN_PURPOSE), entry_keys, expires_at, checked)
 
     def fetch_token(self, deadline: Optional[float] = None) -> Dict[str, Any]:
         """Ask the provider for a new token; any failure surfaces as OAuth2Error with secrets blanked out.

@@ -28,7 +28,7 @@ CONFIG_SECTION = "oauth2_client_credentials"
 # Options whose file is read, and may be decrypted, into a credential on the controller: their calls are resolved.
 READ_INTO_CREDENTIALS = ("credentials_file", "private_key_path", "dpop_private_key_path", "client_key")
 # What a memo keyed by the inputs needs resolved before it is found: where the cache is, the files it keys, the output form.
-LOCATING = ("cache", "cache_backend", "cache_dir", "ca_path", "client_cert", "client_assertion_file", "output") + READ_INTO_CREDENTIALS
+LOCATING = ("cache", "cache_backend", "cache_dir", "cache_url", "ca_path", "client_cert", "client_assertion_file", "output") + READ_INTO_CREDENTIALS
 
 
 def option_inputs(plugin: Any, variables: Optional[Mapping[str, Any]], direct: Mapping[str, Any], templar: Any,

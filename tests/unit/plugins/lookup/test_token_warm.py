@@ -22,6 +22,7 @@ from ansible_collections.oauth2.client_credentials.plugins.lookup import token a
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import ClientOptions
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_client import TokenClient
 from ansible_compat import trust_as_template
+from redis_server import RedisServer
 
 SECRET = "warm-Secret-value-0123456789"
 PACKAGE = "ansible_collections.oauth2.client_credentials.plugins."
@@ -75,8 +76,9 @@ def cache_files(home: Path) -> List[str]:
     return sorted(name for name in os.listdir(directory) if "." not in name)
 
 
-def test_a_warm_lookup_loads_only_what_reading_the_cache_needs(issuing):
-    """In a process of its own, as a forked worker is: the request path, the checks and the cache's writing stay unloaded."""
+def in_a_process(**options):
+    """The lookup in a process of its own, as a forked worker runs it: its token, the collection modules it loaded, and
+    what it displayed."""
     script = (
         "import sys\n"
         "from ansible.plugins.loader import init_plugin_loader, lookup_loader\n"
@@ -85,16 +87,42 @@ def test_a_warm_lookup_loads_only_what_reading_the_cache_needs(issuing):
         "from ansible.template import Templar\n"
         "loader = DataLoader()\n"
         "plugin = lookup_loader.get('oauth2.client_credentials.token', loader=loader, templar=Templar(loader=loader))\n"
-        "print(plugin.run([], variables={}, token_url=%r, client_id='cid', client_secret=%r)[0])\n"
-        "print(' '.join(sorted(name for name in sys.modules if name.startswith(%r) and '.' in name[%d:])))\n"
-    ) % (str(Path(token_lookup.__file__).parents[4]), issuing.base["token_url"], SECRET, PACKAGE, len(PACKAGE))
-    cold = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split("\n")
-    warm = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split("\n")
+        "print(plugin.run([], variables={}, **%r)[0])\n"
+        "print(' '.join(sorted(name[%d:] for name in sys.modules if name.startswith(%r) and '.' in name[%d:])))\n"
+    ) % (str(Path(token_lookup.__file__).parents[4]), options, len(PACKAGE), PACKAGE, len(PACKAGE))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    token, modules = done.stdout.split("\n")[:2]
+    return token, modules.split(), done.stderr
+
+
+def test_a_warm_lookup_loads_only_what_reading_the_cache_needs(issuing):
+    """The request path, the option checks and the cache's writing stay unloaded."""
+    cold, warm = in_a_process(**issuing.base), in_a_process(**issuing.base)
     assert cold[0] == warm[0] == "tok-1" and token_requests(issuing) == 1
-    assert PACKAGE + "module_utils.token_client" in cold[1].split()
-    assert warm[1].split() == [PACKAGE + name for name in (
-        "doc_fragments.token_options", "lookup.token", "module_utils.cache_read", "module_utils.secret_masking",
-        "plugin_utils.option_inputs")]
+    assert "module_utils.token_client" in cold[1]
+    assert warm[1] == ["doc_fragments.token_options", "lookup.token", "module_utils.cache_read", "module_utils.secret_masking",
+                       "plugin_utils.option_inputs"]
+
+
+def test_with_a_shared_cache_the_memo_serves_only_while_its_server_is_down(issuing, tmp_path):
+    """The token is on the Redis server while it works, and every lookup asks it; while the note says it is down, the
+    file cache serves, and the memo there answers as it does for the file cache, warning as the full path does."""
+    with RedisServer(tmp_path / "redis") as server:
+        options = dict(issuing.base, cache_backend="redis", cache_url=server.url, cache_password=server.password)
+        healthy = [in_a_process(**options) for _ in range(2)]
+        assert [run[0] for run in healthy] == ["tok-1", "tok-1"] and "module_utils.redis_cache" in healthy[1][1]
+        issuing.next_token()
+        server.stop()
+        down = [in_a_process(**options) for _ in range(2)]
+        # Once the note is older than the pause it asks for, the next lookup tries the server again.
+        note = Path.home() / ".ansible" / "oauth2_client_credentials" / "cache.redis-down"
+        note.write_text("%.3f\n" % (time.time() - 60) + note.read_text().split("\n", 1)[1])
+        later = in_a_process(**options)
+    assert [run[0] for run in down] == ["tok-2", "tok-2"] and later[0] == "tok-2" and token_requests(issuing) == 2
+    assert "module_utils.redis_cache" in down[0][1] and "module_utils.redis_cache" not in down[1][1]
+    assert "module_utils.redis_cache" in later[1]
+    warning = "Shared token cache not used: the Redis server at %s cannot be reached; the local token cache is used instead." % server.url
+    assert all(warning in " ".join(run[2].split()) for run in down + [later])
 
 
 def test_the_memo_answers_only_the_very_same_values(issuing, isolated_home):
