@@ -5,18 +5,20 @@
 """Reading the token cache: all that a lookup answered from the cache runs, and nothing more.
 
 Ansible compiles collection code from source in every forked worker, so what a cache hit imports costs every task of
-every host. A lookup resolves its options and asks cached_token(): a memo, left when exactly these option values were
-last checked (ClientOptions) and answered, names the entry of their token and says what the checks found, so a hit
-neither checks them again nor loads the code that would. Anything else, a first use of these values included, takes
-the full path (token_client), which checks them, uses or renews the entry, and leaves the memo again.
+every host. A lookup gathers what its options are resolved from (plugin_utils/option_inputs.py) and asks its memo: left
+when options from exactly these inputs were last resolved, checked (ClientOptions) and answered, the memo names the
+token's entry and says what the checks found, so a hit neither resolves nor checks them again, nor loads the code that
+would. Anything else, a first use of these inputs included, takes the full path (token_client), which checks them, uses
+or renews the entry, and leaves the memo again.
 
 Writing, locking and cleaning up are token_cache's. A memo is one of its entries, named and encrypted with keys derived
-from every option value (the credentials included), the content of the files they name, and the per-user key: values
-that differ in anything, or a file that changed, find no memo and are checked in full.
+from every input (the credentials included), the files the options name, and the per-user key: inputs that differ in
+anything, or a file that changed, find no memo and are checked in full.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import hmac
 import json
@@ -39,7 +41,7 @@ TAG_BYTES = 32
 KEY_BYTES = 32
 KEY_SUFFIX = ".key"
 # HKDF's info for the file cache's keys, and for the memos' (whose label changes whenever the checks they stand for do);
-# another backend derives its own under another label. v3: sealed with HMAC-SHA256 alone (seal), v2 with AES-GCM.
+# another backend derives its own under another label. v3: sealed with HMAC-SHA256 alone (token_cache.seal), v2 with AES-GCM.
 FILE_KEYS_INFO = b"oauth2.client_credentials token cache v3 name+encryption"
 MEMO_KEYS_INFO = b"oauth2.client_credentials checked options v1 name+encryption"
 MEMO_PURPOSE = "checked options"
@@ -144,7 +146,7 @@ def open_own(path: str, flags: int) -> int:
     if stat.S_ISREG(info.st_mode) and info.st_uid == os.getuid() and not stat.S_IMODE(info.st_mode) & 0o077:
         return descriptor
     os.close(descriptor)
-    raise OSError(1, "not a regular file of this user with mode 0600")  # EPERM
+    raise OSError(errno.EPERM, "not a regular file of this user with mode 0600")
 
 
 def read_own(path: str, size: int = -1) -> bytes:
@@ -155,7 +157,7 @@ def read_own(path: str, size: int = -1) -> bytes:
 def read_key(path: str) -> bytes:
     key = read_own(path, KEY_BYTES + 1)
     if len(key) != KEY_BYTES:
-        raise OSError(22, "not a key of %d bytes" % KEY_BYTES)  # EINVAL
+        raise OSError(errno.EINVAL, "not a key of %d bytes" % KEY_BYTES)
     return key
 
 

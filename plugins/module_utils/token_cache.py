@@ -5,14 +5,15 @@
 """The token cache: one token request per credential set per token lifetime, across processes and runs.
 
 Ansible runs every (host, task) in a fresh fork, so only the file system is shared. Entries are files
-named by an HMAC and encrypted with AES-GCM, both keyed from the client secret and a random per-user key
+named by an HMAC and sealed with HMAC-SHA256 (cache_read), both keyed from the client secret and a random per-user key
 kept beside the cache directory (<cache_dir>.key). A file lock per entry makes concurrent misses send one
 request. Any problem with the cache (corrupt entry, wrong owner or mode, unsafe or unwritable directory)
 costs one warning and a normal token request, never a failure.
 
 EntryCache holds what any backend must do the same way (the entries' encryption and names, margins, single flight);
-TokenCache keeps them as files, redis_cache.RedisTokenCache on a Redis server shared by many controllers, which
-open_cache loads only when cache_backend says so.
+what a cache hit needs of it (opening entries, the lookup's memo) is cache_read's. TokenCache keeps them as files,
+redis_cache.RedisTokenCache on a Redis server shared by many controllers, which open_cache loads only when cache_backend
+says so.
 
 What the files give away:
 - the cache directory alone: expiry times and how many entries there are; no token, and no way to test

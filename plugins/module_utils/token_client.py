@@ -290,13 +290,8 @@ class TokenClient:
         return self._given_transport
 
     def _keys(self) -> Optional[CacheKeys]:
-        """None when there is no usable cache, or no cryptography (fetch_token then says what to install)."""
-        if self._cache is None:
-            return None
-        try:
-            return self._cache.keys(self._auth.cache_secret(), self.options.cache_identity())
-        except ImportError:
-            return None
+        """None when there is no usable cache."""
+        return self._cache.keys(self._auth.cache_secret(), self.options.cache_identity()) if self._cache is not None else None
 
     def token_request(self, endpoint: str) -> Tuple[List[Tuple[str, str]], Dict[str, str]]:
         """The form fields and headers of the token request to endpoint, authentication included."""

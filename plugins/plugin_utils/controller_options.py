@@ -75,7 +75,9 @@ def resolve_options(
         resolved.values[name] = value
         resolved.origins[name] = _describe_origin(origin)
     if resolved.values.get("credentials_file"):
-        from ansible_collections.oauth2.client_credentials.plugins.plugin_utils.vault_files import merge_credentials_file  # pylint: disable=import-outside-toplevel
+        from ansible_collections.oauth2.client_credentials.plugins.plugin_utils.vault_files import (  # pylint: disable=import-outside-toplevel
+            merge_credentials_file,
+        )
 
         merge_credentials_file(
             loader, _find(find_file, "credentials_file", resolved.values["credentials_file"]), names, resolved, defaulted,
@@ -89,7 +91,9 @@ def resolve_options(
         read_key_files(loader, resolved.values, resolved.origins)
     config_path = getattr(C.config, "_config_file", None)
     if config_path and names_section(config_path):
-        from ansible_collections.oauth2.client_credentials.plugins.plugin_utils.config_section import check_config_section  # pylint: disable=import-outside-toplevel
+        from ansible_collections.oauth2.client_credentials.plugins.plugin_utils.config_section import (  # pylint: disable=import-outside-toplevel
+            check_config_section,
+        )
 
         check_config_section(config_path, definitions, names, resolved)
     if used_here and not resolved.values.get("cache_dir"):

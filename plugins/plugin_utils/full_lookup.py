@@ -28,7 +28,8 @@ def full_token(plugin: Any, variables: Optional[Mapping[str, Any]], direct: Mapp
     """The token result and the output form, for a lookup plugin whose memo keyed by the inputs (memo) missed or could not
     be had (None, and then its memo is keyed by the resolved values); templated are the declared variables, if templated."""
     try:
-        options = resolve_options(plugin, variables, direct, plugin._templar, plugin._loader, find_file, var_options=templated)  # pylint: disable=protected-access
+        options = resolve_options(plugin, variables, direct, plugin._templar, plugin._loader,  # pylint: disable=protected-access
+                                  find_file, var_options=templated)
     except OAuth2Error as exc:
         raise AnsibleLookupError(str(exc)) from None
     display = plugin._display  # pylint: disable=protected-access

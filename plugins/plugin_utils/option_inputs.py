@@ -60,9 +60,16 @@ def option_inputs(plugin: Any, variables: Optional[Mapping[str, Any]], direct: M
         located["cache_dir"] = located["cache_dir"] or default_cache_dir(home)
         # Whatever source they came from: ansible-core masks on its own only vault plaintext and no_log module options.
         mask_in_output(value for value in map(resolved, SECRET_OPTIONS) if isinstance(value, str))
-        return templated, OptionsMemo([direct, templated, environment, home, ansible_version], located), located["output"]
+        inputs = [{name: _as_read(value) for name, value in given.items()} for given in (direct, templated, environment)]
+        return templated, OptionsMemo([inputs, home, ansible_version], located), located["output"]
     except Exception:  # pylint: disable=broad-except
         return templated, None, None
+
+
+def _as_read(value: Any) -> Any:
+    """A vault-encrypted string as the plaintext the config manager reads: before ansible-core 2.19, templating leaves it
+    encrypted, and as an object of its own it could key no memo."""
+    return str(value) if callable(getattr(value, "is_encrypted", None)) else value
 
 
 def names_section(path: str) -> bool:

@@ -256,3 +256,23 @@ def test_options_from_a_credentials_file_are_answered_from_the_memo_of_their_val
     path.write_text('{"client_id": "other", "client_secret": "%s"}' % SECRET)
     issuing.next_token()
     assert lookup(token_url=issuing.base["token_url"], credentials_file=str(path)) == "tok-2"
+
+
+def test_a_vault_encrypted_variable_keys_the_memo_by_its_plaintext(issuing, isolated_home, monkeypatch):
+    """ansible-core before 2.19 leaves a vault-encrypted variable encrypted after templating: it keys the memo as the
+    plaintext the options are resolved from, so that a lookup with a vault-encrypted secret is answered from it too."""
+    from ansible.parsing import vault
+
+    secrets = [("default", vault.VaultSecret(b"unit-vault-password"))]
+    loader = DataLoader()
+    loader.set_vault_secrets(secrets)
+    if hasattr(vault, "VaultSecretsContext"):  # 2.19 and later decrypt with the run's secrets, which a play makes current
+        monkeypatch.setattr(vault.VaultSecretsContext, "_current", vault.VaultSecretsContext(secrets))
+    encrypted = vault.VaultLib(secrets).encrypt(SECRET).decode()
+    variables = loader.load("oauth2_client_secret: !vault |\n  " + encrypted.replace("\n", "\n  "))
+    for _ in range(2):
+        plugin = lookup_loader.get("oauth2.client_credentials.token", loader=loader, templar=Templar(loader=loader, variables=variables))
+        assert plugin.run([], variables=variables, token_url=issuing.base["token_url"], client_id="cid")[0] == "tok-1"
+    assert token_requests(issuing) == 1
+    # The token's entry, and the memo of the inputs.
+    assert len(cache_files(isolated_home)) == 2

@@ -258,13 +258,13 @@ def test_key_derivation_matches_rfc_5869(salt, info, length, expected):
 
 
 def test_key_derivation_matches_cryptography_for_cache_keys():
-    """Entries written by earlier versions, which derived their keys with cryptography's HKDF, stay readable."""
+    """The standard-library HKDF derives what cryptography's does, for the lengths and labels the cache uses."""
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-    info = b"oauth2.client_credentials token cache v2 name+encryption"
-    expected = HKDF(algorithm=hashes.SHA256(), length=64, salt=b"k" * 32, info=info).derive(SECRET.encode())
-    assert cache_read.hkdf_sha256(SECRET.encode(), b"k" * 32, info, 64) == expected
+    for info in (cache_read.FILE_KEYS_INFO, cache_read.MEMO_KEYS_INFO):
+        expected = HKDF(algorithm=hashes.SHA256(), length=96, salt=b"k" * 32, info=info).derive(SECRET.encode())
+        assert cache_read.hkdf_sha256(SECRET.encode(), b"k" * 32, info, 96) == expected
 
 
 @pytest.mark.parametrize("expires_in, configured, margin", [
@@ -687,3 +687,22 @@ def test_an_unsafe_user_key_turns_the_cache_off(provider, cache_dir, clock, spoi
     attempt = client(provider, cache_dir, clock)
     assert attempt.get_token()["access_token"] == "tok" and token_requests(provider) == 2
     assert len(attempt.warnings) == 1 and "the token cache key %s.key cannot be created or read" % cache_dir in attempt.warnings[0]
+
+
+def test_a_sealed_entry_opens_only_whole_with_its_key_and_identity():
+    """Encrypt-then-MAC with HMAC-SHA256: any changed bit, another key or another identity opens nothing."""
+    keys = CacheKeys(SECRET, ["https://idp/token", "app"], b"k" * 32)
+    value = {"access_token": "tok-" + "x" * 100, "expires_at": int(START) + 600}
+    blob = token_cache.seal(value, keys.encryption_key, keys.identity)
+    assert cache_read.unseal(blob, keys.encryption_key, keys.identity) == value
+    assert value["access_token"].encode() not in blob
+    for position in range(len(blob)):
+        flipped = blob[:position] + bytes([blob[position] ^ 0x01]) + blob[position + 1:]
+        assert cache_read.unseal(flipped, keys.encryption_key, keys.identity) is None, position
+    other_secret = CacheKeys("another secret", ["https://idp/token", "app"], b"k" * 32)
+    other_identity = CacheKeys(SECRET, ["https://idp/token", "other"], b"k" * 32)
+    assert cache_read.unseal(blob, other_secret.encryption_key, keys.identity) is None
+    assert cache_read.unseal(blob, keys.encryption_key, other_identity.identity) is None
+    assert cache_read.unseal(blob[:-1], keys.encryption_key, keys.identity) is None
+    # A fresh nonce for every entry: the same value never seals to the same bytes.
+    assert token_cache.seal(value, keys.encryption_key, keys.identity) != blob
