@@ -14,11 +14,8 @@ import os
 from typing import Any, Iterable, Mapping, Optional
 
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
-from ansible_collections.oauth2.client_credentials.plugins.plugin_utils.controller_options import (
-    CONFIG_SECTION,
-    ResolvedOptions,
-    did_you_mean,
-)
+from ansible_collections.oauth2.client_credentials.plugins.plugin_utils.controller_options import ResolvedOptions, did_you_mean
+from ansible_collections.oauth2.client_credentials.plugins.plugin_utils.option_inputs import CONFIG_SECTION
 
 
 def check_config_section(path: str, definitions: Mapping[str, Any], names: Iterable[str], resolved: ResolvedOptions) -> None:

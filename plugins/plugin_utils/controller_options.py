@@ -21,7 +21,7 @@ from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.cache_read import default_cache_dir
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
-from ansible_collections.oauth2.client_credentials.plugins.plugin_utils.option_inputs import CONFIG_SECTION, names_section, option_variables
+from ansible_collections.oauth2.client_credentials.plugins.plugin_utils.option_inputs import names_section, option_variables
 
 # Relative paths of these options are searched like files/ of the play or role, on the controller.
 SEARCHED_PATHS = ("ca_path", "client_cert", "client_key", "private_key_path", "dpop_private_key_path")

@@ -109,11 +109,11 @@ def test_with_a_shared_cache_the_memo_serves_only_while_its_server_is_down(issui
     file cache serves, and the memo there answers as it does for the file cache, warning as the full path does."""
     with RedisServer(tmp_path / "redis") as server:
         options = dict(issuing.base, cache_backend="redis", cache_url=server.url, cache_password=server.password)
-        healthy = [in_a_process(**options) for _ in range(2)]
+        healthy = [in_a_process(**options) for _run in range(2)]
         assert [run[0] for run in healthy] == ["tok-1", "tok-1"] and "module_utils.redis_cache" in healthy[1][1]
         issuing.next_token()
         server.stop()
-        down = [in_a_process(**options) for _ in range(2)]
+        down = [in_a_process(**options) for _run in range(2)]
         # Once the note is older than the pause it asks for, the next lookup tries the server again.
         note = Path.home() / ".ansible" / "oauth2_client_credentials" / "cache.redis-down"
         note.write_text("%.3f\n" % (time.time() - 60) + note.read_text().split("\n", 1)[1])
@@ -183,7 +183,7 @@ def test_a_token_the_api_refused_is_not_handed_out_from_the_memo(issuing):
 
 def test_a_hit_shows_what_the_checks_said_and_where_the_token_came_from(issuing):
     options = dict(issuing.base, client_id="cid ")
-    for _ in range(2):
+    for _run in range(2):
         shown = Shown()
         assert lookup(shown, **options) == "tok-1"
         assert shown.warnings == ["client_id has leading or trailing whitespace, which is sent as given; remove it if the provider's "
@@ -194,7 +194,7 @@ def test_a_hit_shows_what_the_checks_said_and_where_the_token_came_from(issuing)
 
 def test_a_yaml_alias_bomb_is_refused_before_anything_expands_it(issuing):
     bomb: list = ["a"]
-    for _ in range(100):
+    for _level in range(100):
         bomb = [bomb, bomb]
     with pytest.raises(AnsibleError, match=r"extra_params\['bomb'\] must be a string, number, boolean or list of those"):
         lookup(extra_params={"bomb": bomb}, **issuing.base)
@@ -270,7 +270,7 @@ def test_a_vault_encrypted_variable_keys_the_memo_by_its_plaintext(issuing, isol
         monkeypatch.setattr(vault.VaultSecretsContext, "_current", vault.VaultSecretsContext(secrets))
     encrypted = vault.VaultLib(secrets).encrypt(SECRET).decode()
     variables = loader.load("oauth2_client_secret: !vault |\n  " + encrypted.replace("\n", "\n  "))
-    for _ in range(2):
+    for _run in range(2):
         plugin = lookup_loader.get("oauth2.client_credentials.token", loader=loader, templar=Templar(loader=loader, variables=variables))
         assert plugin.run([], variables=variables, token_url=issuing.base["token_url"], client_id="cid")[0] == "tok-1"
     assert token_requests(issuing) == 1
