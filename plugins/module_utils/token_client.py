@@ -34,9 +34,9 @@ if TYPE_CHECKING:
 # this: a stream of tokens signed with unknown keys costs the provider one JWKS request a minute, and a rotated key
 # (a new kid, or a new key under the same kid) is picked up within one.
 JWKS_REFETCH_INTERVAL = 60
-# Import name and the distribution to install, for the "missing library" message of each front end.
 # The purpose the token's own entry is named with, beside the provider's documents.
 TOKEN_PURPOSE = "token"
+# Import name and the distribution to install, for the "missing library" message of each front end.
 REQUIRED_LIBRARIES = (("requests", "requests"), ("jwt", "PyJWT"), ("cryptography", "cryptography"))
 
 
