@@ -44,16 +44,16 @@ from ansible_collections.oauth2.client_credentials.plugins.module_utils.cache_re
     KEY_BYTES,
     KEY_SUFFIX,
     MAGIC,
-    NOTE_BYTES,
     MEMO_PURPOSE,
+    NOTE_BYTES,
     CacheKeys,
     OptionsMemo,
     cache_directory,
+    crypt,
+    entry_tag,
     fresh,
     open_own,
     read_key,
-    crypt,
-    entry_tag,
     read_own,
     unseal,
 )
@@ -203,9 +203,9 @@ class TokenCache(EntryCache):
             _remove(self.directory + suffix)
 
     def remember(self, memo: OptionsMemo, entry: str, entry_keys: CacheKeys, expires_at: int, checked: Mapping[str, Any]) -> None:
-        """Leaves the memo of option values just checked and answered from entry, so that the next lookup with the very same
-        values reads entry without checking them again (cache_read.OptionsMemo). It lives as long as the token it was left
-        with: every set of values is checked again at least once per token."""
+        """Leaves the memo of options just checked and answered from entry, so that the next lookup with the very same inputs
+        reads entry without resolving or checking them again (cache_read.OptionsMemo). It lives as long as the token it was
+        left with: every set of inputs is checked again at least once per token."""
         keys = memo.keys(self._user_key) if self.ready() and self._user_key else None
         if keys is not None:
             value = dict(checked, entry=entry, key=entry_keys.encryption_key.hex(), identity=entry_keys.identity.decode("utf-8"),
