@@ -13,7 +13,7 @@ masking; there the protection is no_log and the action plugin's censored result,
 
 from __future__ import annotations
 
-from typing import Iterable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 from ansible.module_utils.ansible_release import __version__ as _core_version
 
@@ -37,3 +37,9 @@ def mask_in_output(values: Iterable[Optional[str]]) -> None:
     """Register each value that is set; 2.22 masks a registered value everywhere, so only secrets belong here."""
     if _register_with_core is not None:
         _register_with_core([value for value in values if value])
+
+
+def mask_options(value_of: Callable[[str], Any]) -> None:
+    """Register the credentials among a front end's options, value_of(name) giving each, whatever source it came from:
+    ansible-core masks on its own only vault plaintext and no_log module options."""
+    mask_in_output(value for value in map(value_of, SECRET_OPTIONS) if isinstance(value, str))

@@ -21,12 +21,12 @@ from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.cache_read import default_cache_dir
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
-from ansible_collections.oauth2.client_credentials.plugins.plugin_utils.option_inputs import names_section, option_variables
-
-# Relative paths of these options are searched like files/ of the play or role, on the controller.
-SEARCHED_PATHS = ("ca_path", "client_cert", "client_key", "private_key_path", "dpop_private_key_path")
-# Options naming files that are read on the controller, where they may be vault-encrypted (vault_files.read_key_files).
-VAULT_FILE_OPTIONS = ("private_key_path", "dpop_private_key_path", "client_key")
+from ansible_collections.oauth2.client_credentials.plugins.plugin_utils.option_inputs import (
+    KEY_FILE_OPTIONS,
+    SEARCHED_PATHS,
+    names_section,
+    option_variables,
+)
 
 
 class ResolvedOptions:
@@ -85,7 +85,7 @@ def resolve_options(
     for name in SEARCHED_PATHS:
         if resolved.values.get(name) and not os.path.isabs(os.path.expanduser(resolved.values[name])):
             resolved.values[name] = _find(find_file, name, resolved.values[name])
-    if any(resolved.values.get(name) for name in VAULT_FILE_OPTIONS):
+    if any(resolved.values.get(name) for name in KEY_FILE_OPTIONS):
         from ansible_collections.oauth2.client_credentials.plugins.plugin_utils.vault_files import read_key_files  # pylint: disable=import-outside-toplevel
 
         read_key_files(loader, resolved.values, resolved.origins)

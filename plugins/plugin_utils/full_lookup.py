@@ -17,7 +17,7 @@ from ansible.errors import AnsibleLookupError
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.cache_read import OptionsMemo
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.client_options import ClientOptions
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.errors import OAuth2Error
-from ansible_collections.oauth2.client_credentials.plugins.module_utils.secret_masking import SECRET_OPTIONS, mask_in_output
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.secret_masking import mask_options
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.token_client import TokenClient
 from ansible_collections.oauth2.client_credentials.plugins.plugin_utils.controller_options import resolve_options
 from ansible_collections.oauth2.client_credentials.plugins.plugin_utils.refusal import explain_refusal
@@ -37,7 +37,7 @@ def full_token(plugin: Any, variables: Optional[Mapping[str, Any]], direct: Mapp
         display.warning(warning)
     values = dict(options.values)
     output = values.pop("output")
-    mask_in_output(values.get(name) for name in SECRET_OPTIONS if isinstance(values.get(name), str))
+    mask_options(values.get)
     hit = None
     if memo is None:
         memo = OptionsMemo(values, values)

@@ -21,12 +21,16 @@ from ansible import constants as C
 from ansible.release import __version__ as ansible_version
 
 from ansible_collections.oauth2.client_credentials.plugins.module_utils.cache_read import OptionsMemo, default_cache_dir
-from ansible_collections.oauth2.client_credentials.plugins.module_utils.secret_masking import SECRET_OPTIONS, mask_in_output
+from ansible_collections.oauth2.client_credentials.plugins.module_utils.secret_masking import mask_options
 
 # The section of ansible.cfg the options' ini entries name.
 CONFIG_SECTION = "oauth2_client_credentials"
-# Options whose file is read, and may be decrypted, into a credential on the controller: their calls are resolved.
-READ_INTO_CREDENTIALS = ("credentials_file", "private_key_path", "dpop_private_key_path", "client_key")
+# Options naming a key file that is read on the controller, and decrypted when vault-encrypted (vault_files.read_key_files).
+KEY_FILE_OPTIONS = ("private_key_path", "dpop_private_key_path", "client_key")
+# Every option whose file is read into a credential on the controller: calls with one are resolved.
+READ_INTO_CREDENTIALS = ("credentials_file",) + KEY_FILE_OPTIONS
+# Relative paths of these options are searched like files/ of the play or role, on the controller.
+SEARCHED_PATHS = ("ca_path", "client_cert", "client_key", "private_key_path", "dpop_private_key_path")
 # What a memo keyed by the inputs needs resolved before it is found: where the cache is, the files it keys, the output form.
 LOCATING = ("cache", "cache_backend", "cache_dir", "cache_url", "ca_path", "client_cert", "client_assertion_file", "output") + READ_INTO_CREDENTIALS
 
@@ -51,15 +55,14 @@ def option_inputs(plugin: Any, variables: Optional[Mapping[str, Any]], direct: M
         config = getattr(C.config, "_config_file", None)
         if any(located[name] for name in READ_INTO_CREDENTIALS) or config and names_section(config):
             return templated, None, None
-        for name in ("ca_path", "client_cert"):
-            if located[name] and not os.path.isabs(os.path.expanduser(located[name])):
+        for name in SEARCHED_PATHS:
+            if located.get(name) and not os.path.isabs(os.path.expanduser(located[name])):
                 located[name] = find_file(located[name])
                 if not located[name]:
                     return templated, None, None
         home = C.config.get_config_value("ANSIBLE_HOME")
         located["cache_dir"] = located["cache_dir"] or default_cache_dir(home)
-        # Whatever source they came from: ansible-core masks on its own only vault plaintext and no_log module options.
-        mask_in_output(value for value in map(resolved, SECRET_OPTIONS) if isinstance(value, str))
+        mask_options(resolved)
         inputs = [{name: _as_read(value) for name, value in given.items()} for given in (direct, templated, environment)]
         return templated, OptionsMemo([inputs, home, ansible_version], located), located["output"]
     except Exception:  # pylint: disable=broad-except
